@@ -3,3 +3,5 @@
 
 pub mod api;
 pub mod calendar;
+pub mod journal;
+pub mod lifecycle;
