@@ -218,7 +218,7 @@ mod tests {
             (&[(Submitted, "2026-11-01"), (OwnerApproved, "2026-11-02"), (OperatorApproved, "2026-11-03"), (TestAccessGranted, "2026-11-10"), (TestActSignedByOwner, "2026-12-01"), (TestActSignedByInitiator, "2026-12-02"), (TestActApproved, "2026-12-03")], "AwaitingPublication", Operator, Some(date(2026, 12, 18))),
         ];
         for (evs, phase, party, due) in rows {
-            let o = replay(&BY_INITIATOR, evs, "2026-12-04");
+            let o = replay(&BY_INITIATOR, evs, "2026-12-20");
             assert!(o.error.is_none(), "{evs:?}: {:?}", o.error);
             assert_eq!(o.stage.phase, *phase, "{evs:?}");
             let step = next_step(&o, &Calendar::default()).unwrap();
