@@ -5,3 +5,4 @@ pub mod api;
 pub mod calendar;
 pub mod journal;
 pub mod lifecycle;
+pub mod policy;
