@@ -313,14 +313,14 @@ pub struct Exclusions {
 /// p.62: disconnection of a service.
 #[derive(KubeSchema, Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-#[x_kube(validation = kube::core::Rule::new("timestamp(self.effectiveAt) >= timestamp(self.announcedAt)").message("decommission.effectiveAt must not be before announcedAt"))]
+#[x_kube(validation = kube::core::Rule::new("!has(self.until) || timestamp(self.until) > timestamp(self.effectiveAt)").message("decommission.until must be after effectiveAt"))]
 pub struct Decommission {
     /// Temporary (modification of the service) or permanent (work stops).
     pub kind: DecommissionKind,
-    /// When the owner notified the authorized body and the users.
+    /// When the owner notified the authorized body and all users (p.62).
     pub announced_at: Timestamp,
-    /// When the service goes off: temporary notices are due within 3 working days, permanent ones at
-    /// least 1 month before (p.62).
+    /// When the service goes off. p.62: a temporary disconnection is notified within 3 working days
+    /// of it; a permanent one at least 1 month before.
     pub effective_at: Timestamp,
     /// For a temporary disconnection, when the service comes back.
     #[serde(default, skip_serializing_if = "Option::is_none")]
