@@ -14,3 +14,5 @@ pub mod status;
 pub mod plan;
 pub mod render;
 pub mod route;
+pub mod manifest;
+pub mod commands;

@@ -1,4 +1,199 @@
-fn main() {
-    let crds = shep_operator::api::crds();
-    print!("{}", serde_saphyr::to_string_multiple(&crds).unwrap());
+//! `shep`: the command line of shep-operator (DESIGN §6). A thin layer over the library.
+
+use std::io::Read as _;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use shep_operator::commands::{self, Failure, render};
+use shep_operator::render::RenderSettings;
+
+#[derive(Parser)]
+#[command(name = "shep", version, about = "Kazakhstan's e-government integration rules (SHEP) as a Kubernetes operator")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Print every CRD as multi-document YAML (the source of crds/).
+    Crds,
+    /// Compute statuses and child objects for manifests, as the operator would.
+    Render {
+        /// Files or folders of manifests (YAML or JSON, multi-document).
+        #[arg(short = 'f', long = "filename", required = true, num_args = 1..)]
+        paths: Vec<PathBuf>,
+        /// The clock, RFC 3339 (default: now).
+        #[arg(long)]
+        now: Option<String>,
+        /// Calendar file: daysOff, workingDays, kurbanAit.
+        #[arg(long)]
+        calendar: Option<PathBuf>,
+        /// Image of the route workloads.
+        #[arg(long)]
+        route_image: Option<String>,
+        /// Namespace of the metrics scraper admitted by route NetworkPolicies.
+        #[arg(long, default_value = "monitoring")]
+        metrics_namespace: String,
+        /// Output format.
+        #[arg(short = 'o', long, value_enum, default_value = "yaml")]
+        output: render::Output,
+        /// Print the passwords the operator would issue instead of hiding them.
+        #[arg(long)]
+        show_secrets: bool,
+    },
+    /// Working-day arithmetic with the Kazakhstan calendar.
+    Calendar {
+        #[command(subcommand)]
+        command: CalendarCommand,
+    },
+    /// Journal tools.
+    Journal {
+        #[command(subcommand)]
+        command: JournalCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum CalendarCommand {
+    /// Print the N-th working day after DATE (DATE not counted).
+    AddWorkingDays {
+        /// Start date, YYYY-MM-DD.
+        #[arg(long)]
+        from: String,
+        /// Number of working days.
+        #[arg(long)]
+        days: u32,
+        /// Calendar file.
+        #[arg(long)]
+        calendar: Option<PathBuf>,
+    },
+    /// Print true or false.
+    IsWorkingDay {
+        /// The date, YYYY-MM-DD.
+        date: String,
+        /// Calendar file.
+        #[arg(long)]
+        calendar: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum JournalCommand {
+    /// Exit 0 if every journal chain in the resources is intact; otherwise name the first broken entry.
+    Verify {
+        /// File with resources (YAML or JSON); '-' or absent reads standard input.
+        #[arg(short = 'f', long = "filename")]
+        file: Option<String>,
+    },
+}
+
+fn run(cli: Cli) -> Result<(), Failure> {
+    match cli.command {
+        Command::Crds => {
+            print!("{}", commands::crds()?);
+            Ok(())
+        }
+        Command::Render {
+            paths,
+            now,
+            calendar,
+            route_image,
+            metrics_namespace,
+            output,
+            show_secrets,
+        } => {
+            let now = match now {
+                Some(s) => s
+                    .parse()
+                    .map_err(|e| Failure::usage(format!("--now: '{s}' is not an RFC 3339 time ({e})")))?,
+                None => jiff::Timestamp::now(),
+            };
+            let mut settings = RenderSettings {
+                metrics_namespace,
+                ..Default::default()
+            };
+            if let Some(i) = route_image {
+                settings.route_image = i;
+            }
+            let args = render::RenderArgs {
+                paths,
+                now,
+                calendar: commands::load_calendar(calendar.as_deref())?,
+                settings,
+                show_secrets,
+                output,
+            };
+            let r = render::run(&args)?;
+            print!("{}", r.stdout);
+            for p in &r.problems {
+                eprintln!("{p}");
+            }
+            if r.problems.iter().any(|p| p.starts_with("error:")) {
+                return Err(Failure {
+                    message: "some manifests were refused (see above); the others were rendered".into(),
+                    code: 1,
+                });
+            }
+            Ok(())
+        }
+        Command::Calendar { command } => {
+            let out = match command {
+                CalendarCommand::AddWorkingDays { from, days, calendar } => {
+                    commands::calendar::add_working_days(&commands::load_calendar(calendar.as_deref())?, &from, days)?
+                }
+                CalendarCommand::IsWorkingDay { date, calendar } => {
+                    commands::calendar::is_working_day(&commands::load_calendar(calendar.as_deref())?, &date)?
+                }
+            };
+            println!("{out}");
+            Ok(())
+        }
+        Command::Journal {
+            command: JournalCommand::Verify { file },
+        } => {
+            let text = match file.as_deref() {
+                None | Some("-") => {
+                    let mut s = String::new();
+                    std::io::stdin()
+                        .read_to_string(&mut s)
+                        .map_err(|e| Failure::usage(format!("cannot read standard input: {e}")))?;
+                    s
+                }
+                Some(f) => std::fs::read_to_string(f).map_err(|e| Failure::usage(format!("-f {f}: {e}")))?,
+            };
+            let results = commands::journal::verify_text(&text)?;
+            if results.is_empty() {
+                return Err(Failure::usage("no journal found in the input (status.journal)"));
+            }
+            let mut broken = false;
+            for v in &results {
+                match &v.result {
+                    Ok(n) => println!("ok      {}: {n} entries", v.object),
+                    Err(e) => {
+                        broken = true;
+                        println!("BROKEN  {}: {e}", v.object);
+                    }
+                }
+            }
+            if broken {
+                return Err(Failure {
+                    message: "journal verification failed".into(),
+                    code: 1,
+                });
+            }
+            Ok(())
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    match run(Cli::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(f) => {
+            eprintln!("shep: {}", f.message);
+            ExitCode::from(u8::try_from(f.code).unwrap_or(1))
+        }
+    }
 }

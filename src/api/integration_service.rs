@@ -313,7 +313,7 @@ pub struct Exclusions {
 /// p.62: disconnection of a service.
 #[derive(KubeSchema, Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-#[x_kube(validation = kube::core::Rule::new("!has(self.until) || timestamp(self.until) > timestamp(self.effectiveAt)").message("decommission.until must be after effectiveAt"))]
+#[x_kube(validation = kube::core::Rule::new("!has(self.until) || self.until > self.effectiveAt").message("decommission.until must be after effectiveAt"))]
 pub struct Decommission {
     /// Temporary (modification of the service) or permanent (work stops).
     pub kind: DecommissionKind,

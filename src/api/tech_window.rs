@@ -29,8 +29,8 @@ use super::common::{CommonStatus, Contour, LocalName, Party};
     printcolumn = r#"{"name":"Ready","type":"string","jsonPath":".status.conditions[?(@.type==\"Ready\")].status"}"#,
     printcolumn = r#"{"name":"Age","type":"date","jsonPath":".metadata.creationTimestamp"}"#
 )]
-#[x_kube(validation = kube::core::Rule::new("timestamp(self.end) > timestamp(self.start)").message("end must be after start"))]
-#[x_kube(validation = kube::core::Rule::new("timestamp(self.end) - timestamp(self.start) <= duration('744h')").message("a tech window may last at most 31 days (744h); announce a decommission (p.62) for longer breaks"))]
+#[x_kube(validation = kube::core::Rule::new("self.end > self.start").message("end must be after start"))]
+#[x_kube(validation = kube::core::Rule::new("self.end - self.start <= duration('744h')").message("a tech window may last at most 31 days (744h); announce a decommission (p.62) for longer breaks"))]
 #[x_kube(validation = kube::core::Rule::new("size(self.targets.services) > 0 || has(self.targets.system)").message("targets must name at least one service or a system"))]
 #[serde(rename_all = "camelCase")]
 pub struct TechWindowSpec {
