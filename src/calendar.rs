@@ -31,13 +31,23 @@ pub fn start_of_day(date: Date) -> Timestamp {
         .unwrap_or(Timestamp::UNIX_EPOCH)
 }
 
-/// The last instant of a local date that still belongs to it (one nanosecond before the next day).
-/// A deadline "within N working days" ends here on the N-th working day.
+/// The first instant of the day after a local date: when a deadline that ends with that date has
+/// passed.
+pub fn next_day_start(date: Date) -> Timestamp {
+    start_of_day(date.tomorrow().unwrap_or(date))
+}
+
+/// The last second of a local date (23:59:59 Asia/Almaty). A deadline "within N working days" ends
+/// here on the N-th working day.
 pub fn end_of_day(date: Date) -> Timestamp {
-    let next = date.tomorrow().unwrap_or(date);
-    start_of_day(next)
-        .checked_sub(1.nanosecond())
+    next_day_start(date)
+        .checked_sub(1.second())
         .unwrap_or(Timestamp::UNIX_EPOCH)
+}
+
+/// An instant as Asia/Almaty local time, for messages: `2026-12-03T23:59:59+05:00`.
+pub fn show(at: Timestamp) -> String {
+    at.to_zoned(almaty()).strftime("%Y-%m-%dT%H:%M:%S%:z").to_string()
 }
 
 /// How a public holiday behaves when it falls on a Saturday or Sunday.
@@ -394,7 +404,9 @@ mod tests {
         assert_eq!(local_date(ts), date(2026, 12, 4));
         let ts: Timestamp = "2026-12-03T18:59:59Z".parse().unwrap();
         assert_eq!(local_date(ts), date(2026, 12, 3));
-        assert_eq!(end_of_day(date(2026, 12, 3)).to_string(), "2026-12-03T18:59:59.999999999Z");
+        assert_eq!(end_of_day(date(2026, 12, 3)).to_string(), "2026-12-03T18:59:59Z");
+        assert_eq!(show(end_of_day(date(2026, 12, 3))), "2026-12-03T23:59:59+05:00");
+        assert_eq!(next_day_start(date(2026, 12, 3)).to_string(), "2026-12-03T19:00:00Z");
     }
 
     #[test]

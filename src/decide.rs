@@ -12,7 +12,7 @@ use crate::api::{
     Contour, DecommissionKind, InformationSystem, IntegrationService, NextStep, ServiceConnection,
     Suspension, SuspensionReason, WindowKind,
 };
-use crate::calendar::{Calendar, end_of_day, local_date};
+use crate::calendar::{Calendar, local_date, next_day_start, show};
 use crate::certificate;
 use crate::lifecycle::{self, Access, Outcome, deadlines};
 use crate::policy::Check;
@@ -241,7 +241,7 @@ fn testing_state(outcome: &Outcome, now: Timestamp, rule: &str, what: &str) -> (
             }),
             None,
         ),
-        Some(u) => (Some(u), None, end_of_day(u).checked_add(1.nanosecond()).ok()),
+        Some(u) => (Some(u), None, Some(next_day_start(u))),
         None => (None, None, None),
     }
 }
@@ -254,17 +254,17 @@ fn decommission_state(svc: &IntegrationService, now: Timestamp, cal: &Calendar) 
         DecommissionKind::Permanent => {
             let earliest = d.announced_at.to_zoned(crate::calendar::almaty()).checked_add(1.month()).map(|z| z.timestamp()).unwrap_or(d.announced_at);
             if d.effective_at >= earliest {
-                Check::yes("NoticeMet", &format!("permanent disconnection at {} announced at {}: at least 1 month ahead (p.62)", d.effective_at, d.announced_at))
+                Check::yes("NoticeMet", &format!("permanent disconnection at {} announced at {}: at least 1 month ahead (p.62)", show(d.effective_at), show(d.announced_at)))
             } else {
-                Check::no("NoticeTooShort", &format!("permanent disconnection at {} announced at {}: p.62 requires at least 1 month's notice (not before {earliest})", d.effective_at, d.announced_at))
+                Check::no("NoticeTooShort", &format!("permanent disconnection at {} announced at {}: p.62 requires at least 1 month's notice (not before {})", show(d.effective_at), show(d.announced_at), show(earliest)))
             }
         }
         DecommissionKind::Temporary => {
             let latest = cal.add_working_days(local_date(d.effective_at), 3);
             if local_date(d.announced_at) <= latest {
-                Check::yes("NoticeMet", &format!("temporary disconnection at {} notified at {}: within 3 working days (p.62)", d.effective_at, d.announced_at))
+                Check::yes("NoticeMet", &format!("temporary disconnection at {} notified at {}: within 3 working days (p.62)", show(d.effective_at), show(d.announced_at)))
             } else {
-                Check::no("NoticeLate", &format!("temporary disconnection at {} notified at {}: p.62 requires notice within 3 working days (by {latest})", d.effective_at, d.announced_at))
+                Check::no("NoticeLate", &format!("temporary disconnection at {} notified at {}: p.62 requires notice within 3 working days (by {latest})", show(d.effective_at), show(d.announced_at)))
             }
         }
     };
@@ -517,7 +517,7 @@ fn decide_connection(
                 deadline: None,
             });
         } else {
-            next_change = min_time(next_change, Some(end_of_day(po.valid_until).checked_add(1.nanosecond()).unwrap_or(now)));
+            next_change = min_time(next_change, Some(next_day_start(po.valid_until)));
         }
     }
     if let Some(s) = &conn.spec.operator_suspension {

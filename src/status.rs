@@ -11,7 +11,7 @@ use crate::api::{
     IntegrationServiceStatus, JournalEntry, PerContour, ServiceConnection, ServiceConnectionStatus,
     TechWindow, TechWindowStatus, cond,
 };
-use crate::calendar::Calendar;
+use crate::calendar::{Calendar, show};
 use crate::conditions::{Cond, merge};
 use crate::decide::{Break, ConnectionDecision, RouteState, ServiceDecision, SystemDecision, WindowDecision};
 use crate::journal::{self, Record};
@@ -85,7 +85,7 @@ fn finish(
         records.push(Record::new(
             "Event",
             a.event.clone(),
-            format!("{field}[{}]: {} by {} at {} ({} -> {})", a.index, a.event, a.by, a.at, a.from, a.to),
+            format!("{field}[{}]: {} by {} at {} ({} -> {})", a.index, a.event, a.by, show(a.at), a.from, a.to),
         ));
     }
     if prior_phase != Some(phase) {
@@ -101,7 +101,8 @@ fn finish(
         }
         let before = prior_conditions.iter().find(|c| c.type_ == d.type_);
         let changed = match before {
-            None => true,
+            // On first sight, only what is not in its normal state is worth an entry.
+            None => d.type_ == cond::READY || d.status != normal_status(d.type_),
             Some(c) => c.status != d.status || c.reason != crate::conditions::sanitize_reason(&d.reason),
         };
         if changed {
@@ -117,6 +118,14 @@ fn finish(
     let entries = journal::append(&mut common, root, now, records);
     common.events_journaled = (events_total > 0 || journaled > 0).then_some(accepted.len() as u32);
     (common, entries)
+}
+
+/// The status a condition has when nothing is wrong.
+fn normal_status(t: &str) -> &'static str {
+    match t {
+        cond::STALLED | cond::SUSPENDED | cond::DEADLINE_EXCEEDED | cond::IN_MAINTENANCE | cond::RECONCILING => "False",
+        _ => "True",
+    }
 }
 
 fn kstatus(ready: Cond, stalled: Option<(String, String)>) -> Vec<Cond> {
@@ -156,7 +165,7 @@ fn maintenance_cond(m: &[(Contour, Break)]) -> Cond {
     let parts: Vec<String> = m
         .iter()
         .map(|(c, b)| {
-            let until = b.end.map(|e| e.to_string()).unwrap_or_else(|| "further notice".into());
+            let until = b.end.map(show).unwrap_or_else(|| "further notice".into());
             format!("{c}: {} {} until {until} ({})", b.kind, b.source, b.reason)
         })
         .collect();
@@ -435,9 +444,9 @@ pub fn window_status(o: &TechWindow, d: &WindowDecision, now: Timestamp) -> Buil
             a.active,
             a.phase,
             match a.phase {
-                "Scheduled" => format!("starts at {}", o.spec.start),
-                "Active" => format!("in progress until {}", o.spec.end),
-                _ => format!("ended at {}", o.spec.end),
+                "Scheduled" => format!("starts at {}", show(o.spec.start)),
+                "Active" => format!("in progress until {}", show(o.spec.end)),
+                _ => format!("ended at {}", show(o.spec.end)),
             },
         ),
     ]);

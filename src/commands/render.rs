@@ -141,7 +141,10 @@ pub fn summary(p: &Plan) -> String {
         if let Some(s) = cond_of(conds, "DeadlineExceeded").filter(|c| c.status == "True") {
             return format!("OVERDUE: {}", s.message);
         }
-        extra.unwrap_or_default()
+        if let Some(e) = extra {
+            return e;
+        }
+        cond_of(conds, "Ready").filter(|c| c.status != "True").map(|c| c.message.clone()).unwrap_or_default()
     };
     let ready = |conds: &[k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition]| {
         cond_of(conds, "Ready").map(|c| c.status.clone()).unwrap_or_default()

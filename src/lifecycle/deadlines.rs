@@ -4,9 +4,10 @@
 use jiff::civil::Date;
 use jiff::{Timestamp, ToSpan};
 
+
 use super::{Limit, Outcome};
 use crate::api::NextStep;
-use crate::calendar::{Calendar, end_of_day, local_date};
+use crate::calendar::{Calendar, local_date, next_day_start};
 
 /// The last local date on which a step opened on `opened` may be done.
 pub fn due(limit: Limit, opened: Date, calendar: &Calendar) -> Option<Date> {
@@ -38,7 +39,7 @@ pub fn exceeded(step: &NextStep, now: Timestamp) -> bool {
 /// The instant at which [`exceeded`] turns true, if it has not yet.
 pub fn exceeds_at(step: &NextStep, now: Timestamp) -> Option<Timestamp> {
     let d = step.due?;
-    let at = end_of_day(d).checked_add(1.nanosecond()).ok()?;
+    let at = next_day_start(d);
     (at > now).then_some(at)
 }
 

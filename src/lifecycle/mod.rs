@@ -183,8 +183,9 @@ pub fn run<E: Serialize>(
                 index,
                 reason: "EventInFuture",
                 message: format!(
-                    "{field}[{index}] ({name}) is dated {}, after now ({now}); record decisions once taken",
-                    e.at
+                    "{field}[{index}] ({name}) is dated {}, after now ({}); record decisions once taken",
+                    crate::calendar::show(e.at),
+                    crate::calendar::show(now)
                 ),
             });
             break;
@@ -196,8 +197,9 @@ pub fn run<E: Serialize>(
                 index,
                 reason: "EventOutOfOrder",
                 message: format!(
-                    "{field}[{index}] ({name}) at {} is earlier than the event before it ({prev}); events are appended in the order they happened",
-                    e.at
+                    "{field}[{index}] ({name}) at {} is earlier than the event before it ({}); events are appended in the order they happened",
+                    crate::calendar::show(e.at),
+                    crate::calendar::show(prev)
                 ),
             });
             break;

@@ -9,7 +9,7 @@ use crate::api::{
     Contract, InformationSystemSpec, OperatorSuspension, SecurityProtocol, Suspension,
     SuspensionReason,
 };
-use crate::calendar::{Calendar, end_of_day, local_date};
+use crate::calendar::{Calendar, end_of_day, local_date, next_day_start, show};
 
 /// One cause of suspension in force.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -87,7 +87,7 @@ fn min_time(a: Option<Timestamp>, b: Option<Timestamp>) -> Option<Timestamp> {
 
 /// The first instant after `date` ends, if that is still to come.
 fn after_day(date: Date, now: Timestamp) -> Option<Timestamp> {
-    let t = end_of_day(date).checked_add(jiff::SignedDuration::from_nanos(1)).ok()?;
+    let t = next_day_start(date);
     (t > now).then_some(t)
 }
 
@@ -149,8 +149,10 @@ fn assess_protocols(spec: &InformationSystemSpec, today: Date, now: Timestamp, c
     {
         let deadline = revocation_deadline(r, calendar);
         let m = format!(
-            "IS-security test protocol {} was revoked at {r}: every interaction of the system is suspended within 1 working day, by {deadline} (p.65)",
-            p.id
+            "IS-security test protocol {} was revoked at {}: every interaction of the system is suspended within 1 working day, by {} (p.65)",
+            p.id,
+            show(r),
+            show(deadline)
         );
         let cause = Cause {
             reason: SuspensionReason::SecurityProtocolRevoked,
@@ -195,12 +197,12 @@ fn assess_certificate(bin: &str, facts: &CertificateFacts, now: Timestamp) -> (C
             subject_serial,
         } => {
             if *not_after <= now {
-                let m = format!("transport certificate expired at {not_after}: the system can sign no message (App.6)");
+                let m = format!("transport certificate expired at {}: the system can sign no message (App.6)", show(*not_after));
                 return (Check::no("CertificateExpired", &m), Some(Cause::new(SuspensionReason::CertificateExpired, m)), None);
             }
             match subject_serial {
                 Some(s) if s.contains(bin) => (
-                    Check::yes("Valid", &format!("transport certificate valid until {not_after}; its subject serial number {s} carries the BIN/IIN (App.6)")),
+                    Check::yes("Valid", &format!("transport certificate valid until {}; its subject serial number {s} carries the BIN/IIN (App.6)", show(*not_after))),
                     None,
                     Some(*not_after),
                 ),
@@ -246,7 +248,7 @@ pub fn assess_system(spec: &InformationSystemSpec, cert: &CertificateFacts, now:
 pub fn operator_cause(s: &OperatorSuspension, what: &str) -> Cause {
     Cause::new(
         SuspensionReason::OperatorSuspension,
-        format!("the operator suspended {what} at {} ({}): {} (p.51)", s.at, s.by, s.reason),
+        format!("the operator suspended {what} at {} ({}): {} (p.51)", show(s.at), s.by, s.reason),
     )
 }
 
@@ -383,7 +385,7 @@ mod tests {
         let a = assess_system(&s, &CertificateFacts::NotGiven, ts("2026-12-04T16:00:00+05:00"), &cal());
         let c = &a.system_causes[0];
         assert_eq!(c.reason, SuspensionReason::SecurityProtocolRevoked);
-        assert_eq!(c.deadline, Some(ts("2026-12-07T23:59:59.999999999+05:00")));
+        assert_eq!(c.deadline, Some(ts("2026-12-07T23:59:59+05:00")));
         assert!(c.message.contains("p.65"));
         // Before the revocation instant it is still in force, and the revocation is the next change.
         let a = assess_system(&s, &CertificateFacts::NotGiven, ts("2026-12-04T14:00:00+05:00"), &cal());

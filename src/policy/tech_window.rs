@@ -94,7 +94,8 @@ pub fn assess(spec: &TechWindowSpec, has_initiators: bool, now: Timestamp, calen
                     "AnnouncedTooLate",
                     &format!(
                         "announced at {} for {}: {had} working day(s) ahead, {LEAD_WORKING_DAYS} required; the earliest allowed start was {earliest} (p.48)",
-                        spec.announced_at, spec.start
+                        crate::calendar::show(spec.announced_at),
+                        crate::calendar::show(spec.start)
                     ),
                 )
             };
