@@ -72,10 +72,25 @@ fn redact(child: &Child) -> Child {
         .as_ref()
         .and_then(|l| l.get(LABEL_NAME))
         .is_some_and(|n| n == CREDENTIALS);
-    if !is_credential {
-        return child.clone();
-    }
     let mut s = s.clone();
+    if !is_credential {
+        // The senders file of a route: the hashes of generated passwords change every run.
+        let Some(bytes) = s.data.as_mut().and_then(|d| d.get_mut(crate::route::config::SENDERS_FILE)) else {
+            return child.clone();
+        };
+        let Ok(mut file) = serde_saphyr::from_slice::<crate::route::config::SendersFile>(&bytes.0) else {
+            return child.clone();
+        };
+        for e in &mut file.senders {
+            e.password_sha256 = "<sha256 of the generated password; --show-secrets prints it>".into();
+        }
+        bytes.0 = serde_saphyr::to_string(&file).unwrap_or_default().into_bytes();
+        s.metadata
+            .annotations
+            .get_or_insert_with(Default::default)
+            .insert(REDACTED_ANNOTATION.into(), "passwordSha256".into());
+        return Child::Secret(s);
+    }
     if let Some(d) = s.data.as_mut()
         && let Some(p) = d.get_mut("password")
     {
