@@ -47,7 +47,9 @@ pub fn end_of_day(date: Date) -> Timestamp {
 
 /// An instant as Asia/Almaty local time, for messages: `2026-12-03T23:59:59+05:00`.
 pub fn show(at: Timestamp) -> String {
-    at.to_zoned(almaty()).strftime("%Y-%m-%dT%H:%M:%S%:z").to_string()
+    at.to_zoned(almaty())
+        .strftime("%Y-%m-%dT%H:%M:%S%:z")
+        .to_string()
 }
 
 /// How a public holiday behaves when it falls on a Saturday or Sunday.
@@ -61,18 +63,18 @@ enum Holiday {
 
 /// The fixed-date public holidays (month, day, kind).
 const FIXED_HOLIDAYS: &[(i8, i8, Holiday)] = &[
-    (1, 1, Holiday::National),  // New Year
-    (1, 2, Holiday::National),  // New Year
-    (1, 7, Holiday::NotMoved),  // Orthodox Christmas
-    (3, 8, Holiday::National),  // International Women's Day
-    (3, 21, Holiday::National), // Nauryz
-    (3, 22, Holiday::National), // Nauryz
-    (3, 23, Holiday::National), // Nauryz
-    (5, 1, Holiday::National),  // Unity Day of the people of Kazakhstan
-    (5, 7, Holiday::National),  // Defender of the Fatherland Day
-    (5, 9, Holiday::National),  // Victory Day
-    (7, 6, Holiday::National),  // Capital Day
-    (8, 30, Holiday::National), // Constitution Day
+    (1, 1, Holiday::National),   // New Year
+    (1, 2, Holiday::National),   // New Year
+    (1, 7, Holiday::NotMoved),   // Orthodox Christmas
+    (3, 8, Holiday::National),   // International Women's Day
+    (3, 21, Holiday::National),  // Nauryz
+    (3, 22, Holiday::National),  // Nauryz
+    (3, 23, Holiday::National),  // Nauryz
+    (5, 1, Holiday::National),   // Unity Day of the people of Kazakhstan
+    (5, 7, Holiday::National),   // Defender of the Fatherland Day
+    (5, 9, Holiday::National),   // Victory Day
+    (7, 6, Holiday::National),   // Capital Day
+    (8, 30, Holiday::National),  // Constitution Day
     (10, 25, Holiday::National), // Republic Day
     (12, 16, Holiday::National), // Independence Day
 ];
@@ -357,7 +359,10 @@ mod tests {
         // From Wednesday 30 Dec 2026: 31 Dec (Thu) is day 1, 1-2 Jan are holidays (Fri, Sat),
         // 3 Jan Sunday, 4 Jan Mon day 2 (2 Jan on Saturday moves its day off to Monday 4 Jan!).
         assert!(!c.is_working_day(date(2027, 1, 4)));
-        assert_eq!(c.add_working_days(date(2026, 12, 30), 1), date(2026, 12, 31));
+        assert_eq!(
+            c.add_working_days(date(2026, 12, 30), 1),
+            date(2026, 12, 31)
+        );
         assert_eq!(c.add_working_days(date(2026, 12, 30), 2), date(2027, 1, 5));
         assert_eq!(c.add_working_days(date(2026, 12, 30), 3), date(2027, 1, 6));
         // 7 January 2027 is Thursday, a holiday.
@@ -373,7 +378,10 @@ mod tests {
         // From a Saturday, day 1 is Monday.
         assert_eq!(c.add_working_days(date(2026, 12, 5), 1), date(2026, 12, 7));
         // 10 working days from Friday 11 Dec 2026: 16 Dec (Wed) is a holiday.
-        assert_eq!(c.add_working_days(date(2026, 12, 11), 10), date(2026, 12, 28));
+        assert_eq!(
+            c.add_working_days(date(2026, 12, 11), 10),
+            date(2026, 12, 28)
+        );
     }
 
     #[test]
@@ -385,13 +393,20 @@ mod tests {
         assert!(!c.is_working_day(date(2026, 12, 17)));
         assert!(c.is_working_day(date(2026, 12, 19))); // a Saturday made working
         assert!(!c.is_working_day(date(2027, 5, 17)));
-        assert_eq!(c.add_working_days(date(2026, 12, 15), 2), date(2026, 12, 19));
+        assert_eq!(
+            c.add_working_days(date(2026, 12, 15), 2),
+            date(2026, 12, 19)
+        );
     }
 
     #[test]
     fn calendar_file_errors_name_the_problem() {
-        let e = Calendar::from_yaml("daysOff: [2026-12-17]\nworkingDays: [2026-12-17]\n").unwrap_err();
-        assert!(e.to_string().contains("both daysOff and workingDays"), "{e}");
+        let e =
+            Calendar::from_yaml("daysOff: [2026-12-17]\nworkingDays: [2026-12-17]\n").unwrap_err();
+        assert!(
+            e.to_string().contains("both daysOff and workingDays"),
+            "{e}"
+        );
         let e = Calendar::from_yaml("kurbanAit: {2027: 2026-05-17}\n").unwrap_err();
         assert!(e.to_string().contains("kurbanAit.2027"), "{e}");
         let e = Calendar::from_yaml("holidays: []\n").unwrap_err();
@@ -404,15 +419,30 @@ mod tests {
         assert_eq!(local_date(ts), date(2026, 12, 4));
         let ts: Timestamp = "2026-12-03T18:59:59Z".parse().unwrap();
         assert_eq!(local_date(ts), date(2026, 12, 3));
-        assert_eq!(end_of_day(date(2026, 12, 3)).to_string(), "2026-12-03T18:59:59Z");
-        assert_eq!(show(end_of_day(date(2026, 12, 3))), "2026-12-03T23:59:59+05:00");
-        assert_eq!(next_day_start(date(2026, 12, 3)).to_string(), "2026-12-03T19:00:00Z");
+        assert_eq!(
+            end_of_day(date(2026, 12, 3)).to_string(),
+            "2026-12-03T18:59:59Z"
+        );
+        assert_eq!(
+            show(end_of_day(date(2026, 12, 3))),
+            "2026-12-03T23:59:59+05:00"
+        );
+        assert_eq!(
+            next_day_start(date(2026, 12, 3)).to_string(),
+            "2026-12-03T19:00:00Z"
+        );
     }
 
     #[test]
     fn working_days_between_counts_exclusive_start() {
         let c = cal();
-        assert_eq!(c.working_days_between(date(2026, 12, 3), date(2026, 12, 7)), 2);
-        assert_eq!(c.working_days_between(date(2026, 12, 7), date(2026, 12, 3)), 0);
+        assert_eq!(
+            c.working_days_between(date(2026, 12, 3), date(2026, 12, 7)),
+            2
+        );
+        assert_eq!(
+            c.working_days_between(date(2026, 12, 7), date(2026, 12, 3)),
+            0
+        );
     }
 }

@@ -28,7 +28,9 @@ pub fn read(bytes: &[u8]) -> CertificateFacts {
     };
     let not_after = match Timestamp::from_second(cert.validity().not_after.timestamp()) {
         Ok(t) => t,
-        Err(e) => return CertificateFacts::Unreadable(format!("certificate expiry out of range: {e}")),
+        Err(e) => {
+            return CertificateFacts::Unreadable(format!("certificate expiry out of range: {e}"));
+        }
     };
     let subject_serial = cert
         .subject()
@@ -44,7 +46,9 @@ pub fn read(bytes: &[u8]) -> CertificateFacts {
 /// Reads the certificate a Secret holds under `key`.
 pub fn from_secret(secret: Option<&Secret>, name: &str, key: &str) -> CertificateFacts {
     let Some(secret) = secret else {
-        return CertificateFacts::NotFound(format!("Secret {name} with the transport certificate was not found"));
+        return CertificateFacts::NotFound(format!(
+            "Secret {name} with the transport certificate was not found"
+        ));
     };
     if let Some(b) = secret.data.as_ref().and_then(|d| d.get(key)) {
         return read(&b.0);
@@ -61,7 +65,8 @@ mod tests {
 
     fn make(serial: &str, not_after: (i32, u8, u8)) -> String {
         let mut p = rcgen::CertificateParams::new(vec!["bank.example".into()]).unwrap();
-        p.distinguished_name.push(rcgen::DnType::CommonName, "Bank IS");
+        p.distinguished_name
+            .push(rcgen::DnType::CommonName, "Bank IS");
         p.distinguished_name.push(
             rcgen::DnType::CustomDnType(vec![2, 5, 4, 5]),
             rcgen::DnValue::PrintableString(serial.try_into().unwrap()),
@@ -75,7 +80,10 @@ mod tests {
     fn reads_expiry_and_subject_serial() {
         let pem = make("BIN990340001236", (2028, 1, 31));
         match read(pem.as_bytes()) {
-            CertificateFacts::Read { not_after, subject_serial } => {
+            CertificateFacts::Read {
+                not_after,
+                subject_serial,
+            } => {
                 assert_eq!(not_after.to_string(), "2028-01-31T00:00:00Z");
                 assert_eq!(subject_serial.as_deref(), Some("BIN990340001236"));
             }
@@ -85,8 +93,14 @@ mod tests {
 
     #[test]
     fn garbage_is_unreadable_not_a_panic() {
-        assert!(matches!(read(b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"), CertificateFacts::Unreadable(_)));
-        assert!(matches!(read(b"\x30\x03\x02\x01"), CertificateFacts::Unreadable(_)));
+        assert!(matches!(
+            read(b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"),
+            CertificateFacts::Unreadable(_)
+        ));
+        assert!(matches!(
+            read(b"\x30\x03\x02\x01"),
+            CertificateFacts::Unreadable(_)
+        ));
         assert!(matches!(read(b""), CertificateFacts::Unreadable(_)));
     }
 }

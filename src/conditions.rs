@@ -51,14 +51,26 @@ impl Cond {
     }
 
     /// True or false by `b`.
-    pub fn when(type_: &'static str, b: bool, reason: impl Into<String>, message: impl Into<String>) -> Self {
-        if b { Self::yes(type_, reason, message) } else { Self::no(type_, reason, message) }
+    pub fn when(
+        type_: &'static str,
+        b: bool,
+        reason: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
+        if b {
+            Self::yes(type_, reason, message)
+        } else {
+            Self::no(type_, reason, message)
+        }
     }
 }
 
 /// Makes a reason valid for metav1.Condition (`^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$`).
 pub fn sanitize_reason(r: &str) -> String {
-    let mut s: String = r.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
+    let mut s: String = r
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
+        .collect();
     if !s.starts_with(|c: char| c.is_ascii_alphabetic()) {
         s.insert(0, 'R');
     }
@@ -68,7 +80,12 @@ pub fn sanitize_reason(r: &str) -> String {
 
 /// Merges desired conditions with the previous ones: `lastTransitionTime` moves only when the
 /// status changes; every condition carries the observed generation.
-pub fn merge(prior: &[Condition], desired: Vec<Cond>, generation: Option<i64>, now: Timestamp) -> Vec<Condition> {
+pub fn merge(
+    prior: &[Condition],
+    desired: Vec<Cond>,
+    generation: Option<i64>,
+    now: Timestamp,
+) -> Vec<Condition> {
     desired
         .into_iter()
         .map(|d| {
@@ -98,7 +115,12 @@ mod tests {
         let t0: Timestamp = "2026-12-01T00:00:00Z".parse().unwrap();
         let t1: Timestamp = "2026-12-02T00:00:00Z".parse().unwrap();
         let first = merge(&[], vec![Cond::yes("Ready", "Ok", "fine")], Some(1), t0);
-        let same = merge(&first, vec![Cond::yes("Ready", "Ok", "still fine")], Some(2), t1);
+        let same = merge(
+            &first,
+            vec![Cond::yes("Ready", "Ok", "still fine")],
+            Some(2),
+            t1,
+        );
         assert_eq!(same[0].last_transition_time.0, t0);
         assert_eq!(same[0].observed_generation, Some(2));
         let flipped = merge(&same, vec![Cond::no("Ready", "Broken", "no")], Some(2), t1);

@@ -198,11 +198,22 @@ fn created_date(meta: &kube::api::ObjectMeta, now: Timestamp) -> Date {
     local_date(meta.creation_timestamp.as_ref().map(|t| t.0).unwrap_or(now))
 }
 
-fn decide_system(k: &Key, sys: &InformationSystem, snap: &Snapshot, ix: &Index, now: Timestamp, cal: &Calendar) -> SystemDecision {
+fn decide_system(
+    k: &Key,
+    sys: &InformationSystem,
+    snap: &Snapshot,
+    ix: &Index,
+    now: Timestamp,
+    cal: &Calendar,
+) -> SystemDecision {
     let cert = match &sys.spec.transport_certificate {
         None => CertificateFacts::NotGiven,
         Some(tc) => {
-            let key = tc.secret_ref.key.as_deref().unwrap_or(certificate::DEFAULT_KEY);
+            let key = tc
+                .secret_ref
+                .key
+                .as_deref()
+                .unwrap_or(certificate::DEFAULT_KEY);
             let sk = (k.0.clone(), tc.secret_ref.name.clone());
             certificate::from_secret(snap.secrets.get(&sk), &tc.secret_ref.name, key)
         }
@@ -223,7 +234,12 @@ fn decide_system(k: &Key, sys: &InformationSystem, snap: &Snapshot, ix: &Index, 
     }
 }
 
-fn testing_state(outcome: &Outcome, now: Timestamp, rule: &str, what: &str) -> (Option<Date>, Option<Cause>, Option<Timestamp>) {
+fn testing_state(
+    outcome: &Outcome,
+    now: Timestamp,
+    rule: &str,
+    what: &str,
+) -> (Option<Date>, Option<Cause>, Option<Timestamp>) {
     let today = local_date(now);
     if !outcome.stage.testing {
         return (None, None, None);
@@ -236,7 +252,10 @@ fn testing_state(outcome: &Outcome, now: Timestamp, rule: &str, what: &str) -> (
             Some(u),
             Some(Cause {
                 reason: SuspensionReason::TestingPeriodExpired,
-                message: format!("testing of the {what} began {} and had to end by {u}: at most 3 months ({rule})", outcome.test_access_from.unwrap_or(u)),
+                message: format!(
+                    "testing of the {what} began {} and had to end by {u}: at most 3 months ({rule})",
+                    outcome.test_access_from.unwrap_or(u)
+                ),
                 deadline: None,
             }),
             None,
@@ -246,32 +265,75 @@ fn testing_state(outcome: &Outcome, now: Timestamp, rule: &str, what: &str) -> (
     }
 }
 
-fn decommission_state(svc: &IntegrationService, now: Timestamp, cal: &Calendar) -> (bool, Option<Check>, Option<Break>, Option<Timestamp>) {
+fn decommission_state(
+    svc: &IntegrationService,
+    now: Timestamp,
+    cal: &Calendar,
+) -> (bool, Option<Check>, Option<Break>, Option<Timestamp>) {
     let Some(d) = &svc.spec.decommission else {
         return (false, None, None, None);
     };
     let notice = match d.kind {
         DecommissionKind::Permanent => {
-            let earliest = d.announced_at.to_zoned(crate::calendar::almaty()).checked_add(1.month()).map(|z| z.timestamp()).unwrap_or(d.announced_at);
+            let earliest = d
+                .announced_at
+                .to_zoned(crate::calendar::almaty())
+                .checked_add(1.month())
+                .map(|z| z.timestamp())
+                .unwrap_or(d.announced_at);
             if d.effective_at >= earliest {
-                Check::yes("NoticeMet", &format!("permanent disconnection at {} announced at {}: at least 1 month ahead (p.62)", show(d.effective_at), show(d.announced_at)))
+                Check::yes(
+                    "NoticeMet",
+                    &format!(
+                        "permanent disconnection at {} announced at {}: at least 1 month ahead (p.62)",
+                        show(d.effective_at),
+                        show(d.announced_at)
+                    ),
+                )
             } else {
-                Check::no("NoticeTooShort", &format!("permanent disconnection at {} announced at {}: p.62 requires at least 1 month's notice (not before {})", show(d.effective_at), show(d.announced_at), show(earliest)))
+                Check::no(
+                    "NoticeTooShort",
+                    &format!(
+                        "permanent disconnection at {} announced at {}: p.62 requires at least 1 month's notice (not before {})",
+                        show(d.effective_at),
+                        show(d.announced_at),
+                        show(earliest)
+                    ),
+                )
             }
         }
         DecommissionKind::Temporary => {
             let latest = cal.add_working_days(local_date(d.effective_at), 3);
             if local_date(d.announced_at) <= latest {
-                Check::yes("NoticeMet", &format!("temporary disconnection at {} notified at {}: within 3 working days (p.62)", show(d.effective_at), show(d.announced_at)))
+                Check::yes(
+                    "NoticeMet",
+                    &format!(
+                        "temporary disconnection at {} notified at {}: within 3 working days (p.62)",
+                        show(d.effective_at),
+                        show(d.announced_at)
+                    ),
+                )
             } else {
-                Check::no("NoticeLate", &format!("temporary disconnection at {} notified at {}: p.62 requires notice within 3 working days (by {latest})", show(d.effective_at), show(d.announced_at)))
+                Check::no(
+                    "NoticeLate",
+                    &format!(
+                        "temporary disconnection at {} notified at {}: p.62 requires notice within 3 working days (by {latest})",
+                        show(d.effective_at),
+                        show(d.announced_at)
+                    ),
+                )
             }
         }
     };
     match d.kind {
         DecommissionKind::Permanent => {
             let effective = d.effective_at <= now;
-            (effective, Some(notice), None, (!effective).then_some(d.effective_at))
+            (
+                effective,
+                Some(notice),
+                None,
+                (!effective).then_some(d.effective_at),
+            )
         }
         DecommissionKind::Temporary => {
             let b = Break {
@@ -282,7 +344,11 @@ fn decommission_state(svc: &IntegrationService, now: Timestamp, cal: &Calendar) 
                 end: d.until,
                 reason: format!("temporary disconnection (p.62): {}", d.reason),
             };
-            let next = if now < d.effective_at { Some(d.effective_at) } else { d.until.filter(|u| *u > now) };
+            let next = if now < d.effective_at {
+                Some(d.effective_at)
+            } else {
+                d.until.filter(|u| *u > now)
+            };
             (false, Some(notice), Some(b), next)
         }
     }
@@ -318,36 +384,64 @@ fn decide_service(
     let owner = (k.0.clone(), svc.spec.system_ref.name.clone());
     let holder = ix.service_key_holders.get(&svc.spec.service_key);
     let accepted = if !snap.systems.contains_key(&owner) {
-        Check::no("SystemNotFound", &format!("spec.systemRef: InformationSystem {} not found", display(&owner)))
+        Check::no(
+            "SystemNotFound",
+            &format!(
+                "spec.systemRef: InformationSystem {} not found",
+                display(&owner)
+            ),
+        )
     } else if holder.is_some_and(|h| h != k) {
         Check::no(
             "DuplicateServiceKey",
-            &format!("spec.serviceKey {} is already registered by {}: a service key is unique in the registry", svc.spec.service_key, display(holder.unwrap_or(k))),
+            &format!(
+                "spec.serviceKey {} is already registered by {}: a service key is unique in the registry",
+                svc.spec.service_key,
+                display(holder.unwrap_or(k))
+            ),
         )
     } else {
-        Check::yes("Registered", &format!("service key {} registered", svc.spec.service_key))
+        Check::yes(
+            "Registered",
+            &format!("service key {} registered", svc.spec.service_key),
+        )
     };
     let process = lifecycle::publication::process(svc.spec.publication.initiative);
-    let outcome = lifecycle::run(process, &svc.spec.publication.events, "spec.publication.events", created_date(&svc.metadata, now), now);
+    let outcome = lifecycle::run(
+        process,
+        &svc.spec.publication.events,
+        "spec.publication.events",
+        created_date(&svc.metadata, now),
+        now,
+    );
     let next_step = deadlines::next_step(&outcome, cal);
-    let deadline_exceeded = next_step.as_ref().is_some_and(|s| deadlines::exceeded(s, now));
-    let mut next_change = next_step.as_ref().and_then(|s| deadlines::exceeds_at(s, now));
+    let deadline_exceeded = next_step
+        .as_ref()
+        .is_some_and(|s| deadlines::exceeded(s, now));
+    let mut next_change = next_step
+        .as_ref()
+        .and_then(|s| deadlines::exceeds_at(s, now));
 
     let mut causes = Vec::new();
     if let Some(sd) = systems.get(&owner) {
-        causes.extend(inherited_from_system(&display(&owner), &sd.assessment.system_causes));
+        causes.extend(inherited_from_system(
+            &display(&owner),
+            &sd.assessment.system_causes,
+        ));
         next_change = min_time(next_change, sd.assessment.next_change);
     }
     if let Some(s) = &svc.spec.operator_suspension {
         causes.push(operator_cause(s, "the service"));
     }
-    let (testing_until, testing_cause, testing_next) = testing_state(&outcome, now, "p.21", "service");
+    let (testing_until, testing_cause, testing_next) =
+        testing_state(&outcome, now, "p.21", "service");
     causes.extend(testing_cause);
     next_change = min_time(next_change, testing_next);
     let prior = svc.status.as_ref().and_then(|s| s.suspension.as_ref());
     let suspension = suspension::record(&causes, prior, now);
 
-    let (decommissioned, decommission_notice, decommission_break, dnext) = decommission_state(svc, now, cal);
+    let (decommissioned, decommission_notice, decommission_break, dnext) =
+        decommission_state(svc, now, cal);
     next_change = min_time(next_change, dnext);
 
     let mut breaks: Vec<Break> = Vec::new();
@@ -356,7 +450,14 @@ fn decide_service(
             && w.spec.end > now
         {
             breaks.push(window_break(wk, w));
-            next_change = min_time(next_change, Some(if w.spec.start > now { w.spec.start } else { w.spec.end }));
+            next_change = min_time(
+                next_change,
+                Some(if w.spec.start > now {
+                    w.spec.start
+                } else {
+                    w.spec.end
+                }),
+            );
         }
     }
     breaks.extend(decommission_break.filter(|b| b.end.is_none_or(|e| e > now)));
@@ -369,15 +470,14 @@ fn decide_service(
 
     let mut routes = BTreeMap::new();
     for c in Contour::ALL {
-        let granted = match (c, outcome.stage.access) {
-            (_, Access::TestAndProduction) => true,
-            (Contour::Test, Access::Test) => true,
-            _ => false,
-        };
+        let granted = outcome.stage.access.includes(c);
         let state = if !accepted.ok() {
             RouteState::Absent("NotAccepted", accepted.message.clone())
         } else if decommissioned {
-            RouteState::Absent("Decommissioned", "the service was switched off (p.62)".into())
+            RouteState::Absent(
+                "Decommissioned",
+                "the service was switched off (p.62)".into(),
+            )
         } else if !granted {
             let m = match c {
                 Contour::Test => "test access is not granted yet (p.19, p.30)",
@@ -445,41 +545,81 @@ fn decide_connection(
     cal: &Calendar,
 ) -> ConnectionDecision {
     let today = local_date(now);
-    let svc_key = (conn.spec.service_ref.namespace_or(&k.0).to_string(), conn.spec.service_ref.name.clone());
+    let svc_key = (
+        conn.spec.service_ref.namespace_or(&k.0).to_string(),
+        conn.spec.service_ref.name.clone(),
+    );
     let init_key = (k.0.clone(), conn.spec.system_ref.name.clone());
     let svc = snap.services.get(&svc_key);
     let initiator = snap.systems.get(&init_key);
     let owner_state = svc
-        .and_then(|s| snap.systems.get(&(svc_key.0.clone(), s.spec.system_ref.name.clone())))
+        .and_then(|s| {
+            snap.systems
+                .get(&(svc_key.0.clone(), s.spec.system_ref.name.clone()))
+        })
         .map(|o| o.spec.state);
     let state_to_state = initiator.is_some_and(|i| i.spec.state) && owner_state == Some(true);
     let reference_error = if svc.is_none() {
-        Some(("ServiceNotFound", format!("spec.serviceRef: IntegrationService {} not found", display(&svc_key))))
+        Some((
+            "ServiceNotFound",
+            format!(
+                "spec.serviceRef: IntegrationService {} not found",
+                display(&svc_key)
+            ),
+        ))
     } else if initiator.is_none() {
-        Some(("SystemNotFound", format!("spec.systemRef: InformationSystem {} not found", display(&init_key))))
+        Some((
+            "SystemNotFound",
+            format!(
+                "spec.systemRef: InformationSystem {} not found",
+                display(&init_key)
+            ),
+        ))
     } else {
         None
     };
     let process = lifecycle::connection::process(state_to_state);
-    let outcome = lifecycle::run(process, &conn.spec.application.events, "spec.application.events", created_date(&conn.metadata, now), now);
+    let outcome = lifecycle::run(
+        process,
+        &conn.spec.application.events,
+        "spec.application.events",
+        created_date(&conn.metadata, now),
+        now,
+    );
     let next_step = deadlines::next_step(&outcome, cal);
-    let deadline_exceeded = next_step.as_ref().is_some_and(|s| deadlines::exceeded(s, now));
-    let mut next_change = next_step.as_ref().and_then(|s| deadlines::exceeds_at(s, now));
+    let deadline_exceeded = next_step
+        .as_ref()
+        .is_some_and(|s| deadlines::exceeded(s, now));
+    let mut next_change = next_step
+        .as_ref()
+        .and_then(|s| deadlines::exceeds_at(s, now));
 
     let mut causes = Vec::new();
     let (contract, protocol) = match systems.get(&init_key) {
         Some(sd) => {
-            causes.extend(inherited_from_system(&display(&init_key), &sd.assessment.system_causes));
+            causes.extend(inherited_from_system(
+                &display(&init_key),
+                &sd.assessment.system_causes,
+            ));
             causes.extend(sd.assessment.initiator_causes.iter().map(|c| Cause {
                 message: format!("initiator {}: {}", display(&init_key), c.message),
                 ..c.clone()
             }));
             next_change = min_time(next_change, sd.assessment.next_change);
-            (sd.assessment.contract.clone(), sd.assessment.protocol.clone())
+            (
+                sd.assessment.contract.clone(),
+                sd.assessment.protocol.clone(),
+            )
         }
         None => (
-            Check::unknown("SystemNotFound", "the initiator's information system was not found"),
-            Check::unknown("SystemNotFound", "the initiator's information system was not found"),
+            Check::unknown(
+                "SystemNotFound",
+                "the initiator's information system was not found",
+            ),
+            Check::unknown(
+                "SystemNotFound",
+                "the initiator's information system was not found",
+            ),
         ),
     };
     let svc_decision = services.get(&svc_key);
@@ -489,7 +629,10 @@ fn decide_connection(
         } else if sd.decommissioned {
             causes.push(Cause {
                 reason: SuspensionReason::ServiceSuspended,
-                message: format!("service {} was switched off for good (p.62)", display(&svc_key)),
+                message: format!(
+                    "service {} was switched off for good (p.62)",
+                    display(&svc_key)
+                ),
                 deadline: None,
             });
         }
@@ -505,7 +648,10 @@ fn decide_connection(
             });
             Check::no("ConsentServiceMissing", m)
         }
-        Some(s) if s.spec.personal_data => Check::yes("Used", "personal data is accessed through the consent service (p.45-7)"),
+        Some(s) if s.spec.personal_data => Check::yes(
+            "Used",
+            "personal data is accessed through the consent service (p.45-7)",
+        ),
         Some(_) => Check::yes("NotRequired", "the service carries no personal data"),
         None => Check::unknown("ServiceNotFound", "the service was not found"),
     };
@@ -513,7 +659,10 @@ fn decide_connection(
         if po.valid_until < today {
             causes.push(Cause {
                 reason: SuspensionReason::PilotOrderExpired,
-                message: format!("pilot-project order {} expired on {} (App.5)", po.number, po.valid_until),
+                message: format!(
+                    "pilot-project order {} expired on {} (App.5)",
+                    po.number, po.valid_until
+                ),
                 deadline: None,
             });
         } else {
@@ -523,7 +672,8 @@ fn decide_connection(
     if let Some(s) = &conn.spec.operator_suspension {
         causes.push(operator_cause(s, "the connection"));
     }
-    let (testing_until, testing_cause, testing_next) = testing_state(&outcome, now, "p.38", "connection");
+    let (testing_until, testing_cause, testing_next) =
+        testing_state(&outcome, now, "p.38", "connection");
     causes.extend(testing_cause);
     next_change = min_time(next_change, testing_next);
     let prior = conn.status.as_ref().and_then(|s| s.suspension.as_ref());
@@ -532,11 +682,7 @@ fn decide_connection(
     let mut access = BTreeMap::new();
     let mut issued = BTreeMap::new();
     for c in Contour::ALL {
-        let granted = match (c, outcome.stage.access) {
-            (_, Access::TestAndProduction) => true,
-            (Contour::Test, Access::Test) => true,
-            _ => false,
-        };
+        let granted = outcome.stage.access.includes(c);
         let enabled = conn.spec.contours.get(c).is_none_or(|a| a.enabled);
         let route = svc_decision.and_then(|sd| sd.routes.get(&c));
         issued.insert(c, reference_error.is_none() && enabled && granted);
@@ -553,9 +699,15 @@ fn decide_connection(
         } else if let Some(s) = &suspension {
             Check::no("Suspended", &format!("suspended: {}", s.reason))
         } else if let Some(RouteState::Absent(r, m)) = route {
-            Check::no("RouteAbsent", &format!("the service has no {c} route ({r}): {m}"))
+            Check::no(
+                "RouteAbsent",
+                &format!("the service has no {c} route ({r}): {m}"),
+            )
         } else {
-            Check::yes("Granted", &format!("the connection may send messages in the {c} contour"))
+            Check::yes(
+                "Granted",
+                &format!("the connection may send messages in the {c} contour"),
+            )
         };
         access.insert(c, check);
     }
@@ -595,7 +747,8 @@ pub fn decide(snap: &Snapshot, now: Timestamp, cal: &Calendar) -> Decisions {
     let ix = snap.index();
     let mut d = Decisions::default();
     for (k, s) in &snap.systems {
-        d.systems.insert(k.clone(), decide_system(k, s, snap, &ix, now, cal));
+        d.systems
+            .insert(k.clone(), decide_system(k, s, snap, &ix, now, cal));
     }
     for (k, s) in &snap.services {
         let sd = decide_service(k, s, snap, &ix, &d.systems, now, cal);
@@ -617,7 +770,14 @@ pub fn decide(snap: &Snapshot, now: Timestamp, cal: &Calendar) -> Decisions {
             .iter()
             .filter(|s| !snap.services.contains_key(&(wk.0.clone(), s.name.clone())))
             .map(|s| format!("IntegrationService {}/{}", wk.0, s.name))
-            .chain(w.spec.targets.system.iter().filter(|s| !snap.systems.contains_key(&(wk.0.clone(), s.name.clone()))).map(|s| format!("InformationSystem {}/{}", wk.0, s.name)))
+            .chain(
+                w.spec
+                    .targets
+                    .system
+                    .iter()
+                    .filter(|s| !snap.systems.contains_key(&(wk.0.clone(), s.name.clone())))
+                    .map(|s| format!("InformationSystem {}/{}", wk.0, s.name)),
+            )
             .collect();
         d.windows.insert(
             wk.clone(),

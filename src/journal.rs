@@ -29,7 +29,11 @@ pub struct Record {
 
 impl Record {
     /// A new record.
-    pub fn new(type_: impl Into<String>, reason: impl Into<String>, message: impl Into<String>) -> Self {
+    pub fn new(
+        type_: impl Into<String>,
+        reason: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
         Self {
             type_: type_.into(),
             reason: reason.into(),
@@ -50,7 +54,14 @@ struct Canonical<'a> {
 }
 
 /// The hash of an entry chained after `prev`.
-pub fn entry_hash(prev: &str, seq: u64, at: Timestamp, type_: &str, reason: &str, message: &str) -> String {
+pub fn entry_hash(
+    prev: &str,
+    seq: u64,
+    at: Timestamp,
+    type_: &str,
+    reason: &str,
+    message: &str,
+) -> String {
     let canonical = Canonical {
         seq,
         at: at.to_string(),
@@ -75,7 +86,12 @@ pub fn root(uid: &str) -> JournalPoint {
 
 /// Appends records to the journal of a status, chaining from its head (or from `uid` for a new
 /// chain), and truncates to [`MAX_KEPT`] while moving the base forward. Returns the new entries.
-pub fn append(status: &mut CommonStatus, uid: &str, at: Timestamp, records: Vec<Record>) -> Vec<JournalEntry> {
+pub fn append(
+    status: &mut CommonStatus,
+    uid: &str,
+    at: Timestamp,
+    records: Vec<Record>,
+) -> Vec<JournalEntry> {
     let mut head = status.journal_head.clone().unwrap_or_else(|| root(uid));
     if status.journal_base.is_none() {
         status.journal_base = Some(root(uid));
@@ -123,7 +139,9 @@ pub enum ChainError {
         expected: u64,
     },
     /// An entry's hash is not the hash of its content chained after its predecessor.
-    #[error("journal entry seq {seq}: hash does not match its content and predecessor (tampered or reordered)")]
+    #[error(
+        "journal entry seq {seq}: hash does not match its content and predecessor (tampered or reordered)"
+    )]
     Hash {
         /// The entry's seq.
         seq: u64,
@@ -204,9 +222,15 @@ mod tests {
     fn the_first_hash_chains_from_the_uid() {
         let st = chain(1);
         let e = &st.journal[0];
-        assert_eq!(e.hash, entry_hash("uid-1", 1, e.at, &e.type_, &e.reason, &e.message));
+        assert_eq!(
+            e.hash,
+            entry_hash("uid-1", 1, e.at, &e.type_, &e.reason, &e.message)
+        );
         // The same content under another uid hashes differently.
-        assert_ne!(e.hash, entry_hash("uid-2", 1, e.at, &e.type_, &e.reason, &e.message));
+        assert_ne!(
+            e.hash,
+            entry_hash("uid-2", 1, e.at, &e.type_, &e.reason, &e.message)
+        );
     }
 
     #[test]
@@ -251,7 +275,10 @@ mod tests {
         st.journal.remove(1);
         assert_eq!(
             verify(&st, None),
-            Err(ChainError::Sequence { seq: 3, expected: 2 })
+            Err(ChainError::Sequence {
+                seq: 3,
+                expected: 2
+            })
         );
         let mut st = chain(4);
         st.journal.swap(1, 2);

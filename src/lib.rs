@@ -3,16 +3,16 @@
 
 pub mod api;
 pub mod calendar;
-pub mod journal;
-pub mod lifecycle;
-pub mod policy;
 pub mod certificate;
+pub mod commands;
 pub mod conditions;
 pub mod decide;
-pub mod snapshot;
-pub mod status;
+pub mod journal;
+pub mod lifecycle;
+pub mod manifest;
 pub mod plan;
+pub mod policy;
 pub mod render;
 pub mod route;
-pub mod manifest;
-pub mod commands;
+pub mod snapshot;
+pub mod status;

@@ -9,7 +9,11 @@ use shep_operator::commands::{self, Failure, render};
 use shep_operator::render::RenderSettings;
 
 #[derive(Parser)]
-#[command(name = "shep", version, about = "Kazakhstan's e-government integration rules (SHEP) as a Kubernetes operator")]
+#[command(
+    name = "shep",
+    version,
+    about = "Kazakhstan's e-government integration rules (SHEP) as a Kubernetes operator"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -105,9 +109,9 @@ fn run(cli: Cli) -> Result<(), Failure> {
             show_secrets,
         } => {
             let now = match now {
-                Some(s) => s
-                    .parse()
-                    .map_err(|e| Failure::usage(format!("--now: '{s}' is not an RFC 3339 time ({e})")))?,
+                Some(s) => s.parse().map_err(|e| {
+                    Failure::usage(format!("--now: '{s}' is not an RFC 3339 time ({e})"))
+                })?,
                 None => jiff::Timestamp::now(),
             };
             let mut settings = RenderSettings {
@@ -132,7 +136,8 @@ fn run(cli: Cli) -> Result<(), Failure> {
             }
             if r.problems.iter().any(|p| p.starts_with("error:")) {
                 return Err(Failure {
-                    message: "some manifests were refused (see above); the others were rendered".into(),
+                    message: "some manifests were refused (see above); the others were rendered"
+                        .into(),
                     code: 1,
                 });
             }
@@ -140,11 +145,20 @@ fn run(cli: Cli) -> Result<(), Failure> {
         }
         Command::Calendar { command } => {
             let out = match command {
-                CalendarCommand::AddWorkingDays { from, days, calendar } => {
-                    commands::calendar::add_working_days(&commands::load_calendar(calendar.as_deref())?, &from, days)?
-                }
+                CalendarCommand::AddWorkingDays {
+                    from,
+                    days,
+                    calendar,
+                } => commands::calendar::add_working_days(
+                    &commands::load_calendar(calendar.as_deref())?,
+                    &from,
+                    days,
+                )?,
                 CalendarCommand::IsWorkingDay { date, calendar } => {
-                    commands::calendar::is_working_day(&commands::load_calendar(calendar.as_deref())?, &date)?
+                    commands::calendar::is_working_day(
+                        &commands::load_calendar(calendar.as_deref())?,
+                        &date,
+                    )?
                 }
             };
             println!("{out}");
@@ -161,11 +175,14 @@ fn run(cli: Cli) -> Result<(), Failure> {
                         .map_err(|e| Failure::usage(format!("cannot read standard input: {e}")))?;
                     s
                 }
-                Some(f) => std::fs::read_to_string(f).map_err(|e| Failure::usage(format!("-f {f}: {e}")))?,
+                Some(f) => std::fs::read_to_string(f)
+                    .map_err(|e| Failure::usage(format!("-f {f}: {e}")))?,
             };
             let results = commands::journal::verify_text(&text)?;
             if results.is_empty() {
-                return Err(Failure::usage("no journal found in the input (status.journal)"));
+                return Err(Failure::usage(
+                    "no journal found in the input (status.journal)",
+                ));
             }
             let mut broken = false;
             for v in &results {

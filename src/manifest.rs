@@ -9,7 +9,9 @@ use std::path::{Path, PathBuf};
 use kube::core::cel::{CompiledSchema, Validator, compile_schema};
 use serde_json::Value;
 
-use crate::api::{GROUP, InformationSystem, IntegrationService, ServiceConnection, TechWindow, VERSION};
+use crate::api::{
+    GROUP, InformationSystem, IntegrationService, ServiceConnection, TechWindow, VERSION,
+};
 use crate::snapshot::Snapshot;
 
 /// A problem with one document.
@@ -128,7 +130,8 @@ fn split_documents(text: &str) -> Vec<String> {
 fn is_dns_label(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 63
-        && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         && !s.starts_with('-')
         && !s.ends_with('-')
 }
@@ -149,43 +152,76 @@ impl Loaded {
             message,
         };
         if !v.is_object() {
-            self.errors.push(err(None, "a manifest must be a mapping with apiVersion, kind and metadata".into()));
+            self.errors.push(err(
+                None,
+                "a manifest must be a mapping with apiVersion, kind and metadata".into(),
+            ));
             return;
         }
         // A List of objects, as `kubectl get -o yaml` prints.
         if v.get("kind").and_then(Value::as_str) == Some("List") {
-            if let Some(items) = v.get_mut("items").and_then(Value::as_array_mut).map(std::mem::take) {
+            if let Some(items) = v
+                .get_mut("items")
+                .and_then(Value::as_array_mut)
+                .map(std::mem::take)
+            {
                 for (i, item) in items.into_iter().enumerate() {
                     self.add_value(&format!("{origin}.items[{i}]"), item, checker);
                 }
             }
             return;
         }
-        let api_version = v.get("apiVersion").and_then(Value::as_str).unwrap_or("").to_string();
-        let kind = v.get("kind").and_then(Value::as_str).unwrap_or("").to_string();
+        let api_version = v
+            .get("apiVersion")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
+        let kind = v
+            .get("kind")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
         if api_version.is_empty() || kind.is_empty() {
-            self.errors.push(err(None, "apiVersion and kind are required".into()));
+            self.errors
+                .push(err(None, "apiVersion and kind are required".into()));
             return;
         }
         let meta = v.get_mut("metadata").and_then(Value::as_object_mut);
         let Some(meta) = meta else {
-            self.errors.push(err(Some(kind), "metadata is required".into()));
+            self.errors
+                .push(err(Some(kind), "metadata is required".into()));
             return;
         };
-        let name = meta.get("name").and_then(Value::as_str).unwrap_or("").to_string();
+        let name = meta
+            .get("name")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
         if !meta.contains_key("namespace") {
             meta.insert("namespace".into(), Value::String("default".into()));
         }
-        let ns = meta.get("namespace").and_then(Value::as_str).unwrap_or("default").to_string();
+        let ns = meta
+            .get("namespace")
+            .and_then(Value::as_str)
+            .unwrap_or("default")
+            .to_string();
         let label = format!("{kind} {ns}/{name}");
-        let (group, _) = api_version.split_once('/').unwrap_or(("", api_version.as_str()));
+        let (group, _) = api_version
+            .split_once('/')
+            .unwrap_or(("", api_version.as_str()));
         if group == GROUP {
             if api_version != format!("{GROUP}/{VERSION}") {
-                self.errors.push(err(Some(label), format!("apiVersion {api_version} is not served; use {GROUP}/{VERSION}")));
+                self.errors.push(err(
+                    Some(label),
+                    format!("apiVersion {api_version} is not served; use {GROUP}/{VERSION}"),
+                ));
                 return;
             }
             if !is_dns_label(&ns) {
-                self.errors.push(err(Some(label), "metadata.namespace must be a DNS-1123 label".into()));
+                self.errors.push(err(
+                    Some(label),
+                    "metadata.namespace must be a DNS-1123 label".into(),
+                ));
                 return;
             }
             if !is_dns_subdomain(&name) {
@@ -200,10 +236,14 @@ impl Loaded {
                 return;
             }
             let added = match kind.as_str() {
-                "InformationSystem" => typed::<InformationSystem>(v).map(|o| self.insert_unique(&label, origin, o, |s| &mut s.systems)),
-                "IntegrationService" => typed::<IntegrationService>(v).map(|o| self.insert_unique(&label, origin, o, |s| &mut s.services)),
-                "ServiceConnection" => typed::<ServiceConnection>(v).map(|o| self.insert_unique(&label, origin, o, |s| &mut s.connections)),
-                "TechWindow" => typed::<TechWindow>(v).map(|o| self.insert_unique(&label, origin, o, |s| &mut s.windows)),
+                "InformationSystem" => typed::<InformationSystem>(v)
+                    .map(|o| self.insert_unique(&label, origin, o, |s| &mut s.systems)),
+                "IntegrationService" => typed::<IntegrationService>(v)
+                    .map(|o| self.insert_unique(&label, origin, o, |s| &mut s.services)),
+                "ServiceConnection" => typed::<ServiceConnection>(v)
+                    .map(|o| self.insert_unique(&label, origin, o, |s| &mut s.connections)),
+                "TechWindow" => typed::<TechWindow>(v)
+                    .map(|o| self.insert_unique(&label, origin, o, |s| &mut s.windows)),
                 other => Err(format!("kind {other} is not served by {GROUP}/{VERSION}")),
             };
             if let Err(m) = added {
@@ -227,15 +267,15 @@ impl Loaded {
         map: impl Fn(&mut Snapshot) -> &mut BTreeMap<crate::snapshot::Key, K>,
     ) {
         let key = crate::snapshot::key_of(&o);
-        let m = map(&mut self.snapshot);
-        if m.contains_key(&key) {
-            self.errors.push(ManifestError {
+        match map(&mut self.snapshot).entry(key) {
+            std::collections::btree_map::Entry::Occupied(_) => self.errors.push(ManifestError {
                 origin: origin.to_string(),
                 object: Some(label.to_string()),
                 message: "defined more than once; the first definition is kept".into(),
-            });
-        } else {
-            m.insert(key, o);
+            }),
+            std::collections::btree_map::Entry::Vacant(v) => {
+                v.insert(o);
+            }
         }
     }
 
@@ -259,7 +299,10 @@ impl Loaded {
             return;
         }
         for (i, doc) in split_documents(text).into_iter().enumerate() {
-            if doc.lines().all(|l| l.trim().is_empty() || l.trim_start().starts_with('#')) {
+            if doc
+                .lines()
+                .all(|l| l.trim().is_empty() || l.trim_start().starts_with('#'))
+            {
                 continue;
             }
             let here = format!("{origin}#{}", i + 1);
@@ -268,7 +311,10 @@ impl Loaded {
                 Err(e) => self.errors.push(ManifestError {
                     origin: here,
                     object: None,
-                    message: format!("not valid YAML: {}", e.to_string().lines().next().unwrap_or("parse error")),
+                    message: format!(
+                        "not valid YAML: {}",
+                        e.to_string().lines().next().unwrap_or("parse error")
+                    ),
                 }),
             }
         }
@@ -298,7 +344,9 @@ impl Loaded {
             entries.sort();
             for e in entries {
                 let is_manifest = e.is_dir()
-                    || e.extension().and_then(|x| x.to_str()).is_some_and(|x| matches!(x, "yaml" | "yml" | "json"));
+                    || e.extension()
+                        .and_then(|x| x.to_str())
+                        .is_some_and(|x| matches!(x, "yaml" | "yml" | "json"));
                 if is_manifest {
                     self.add_path(&e, checker);
                 }
@@ -351,7 +399,11 @@ spec:
     #[test]
     fn a_type_error_names_the_path() {
         let ok = crate::api::validation::complete_bin("99034000123").unwrap();
-        let l = load(&SYSTEM.replace("BIN", &ok).replace("state: false", "state: maybe"));
+        let l = load(
+            &SYSTEM
+                .replace("BIN", &ok)
+                .replace("state: false", "state: maybe"),
+        );
         let e = l.errors[0].to_string();
         assert!(e.contains("spec.state") || e.contains("state"), "{e}");
     }
@@ -360,7 +412,10 @@ spec:
     fn one_bad_document_does_not_stop_the_others() {
         let ok = crate::api::validation::complete_bin("99034000123").unwrap();
         let good = SYSTEM.replace("BIN", &ok);
-        let text = format!("{good}\n---\nkind: [unclosed\n---\n{}", good.replace("bank-is", "other-is"));
+        let text = format!(
+            "{good}\n---\nkind: [unclosed\n---\n{}",
+            good.replace("bank-is", "other-is")
+        );
         let l = load(&text);
         assert_eq!(l.errors.len(), 1, "{:?}", l.errors);
         assert!(l.errors[0].origin.ends_with("#2"));
@@ -386,7 +441,11 @@ spec:
         let l = load(text);
         assert_eq!(l.errors.len(), 1, "{:?}", l.errors);
         assert!(l.errors[0].message.contains("p.3"), "{}", l.errors[0]);
-        assert!(l.errors[0].message.contains("spec.exclusions.openData"), "{}", l.errors[0]);
+        assert!(
+            l.errors[0].message.contains("spec.exclusions.openData"),
+            "{}",
+            l.errors[0]
+        );
     }
 
     #[test]
@@ -405,7 +464,13 @@ spec:
   backends: {test: {url: "ftp://files.example/x"}}
 "#;
         let l = load(text);
-        assert!(l.errors.iter().any(|e| e.message.contains("spec.backends.test.url")), "{:?}", l.errors);
+        assert!(
+            l.errors
+                .iter()
+                .any(|e| e.message.contains("spec.backends.test.url")),
+            "{:?}",
+            l.errors
+        );
     }
 
     #[test]
@@ -424,7 +489,13 @@ spec:
   announcedAt: "2026-12-01T10:00:00+05:00"
 "#;
         let l = load(text);
-        assert!(l.errors.iter().any(|e| e.message.contains("end must be after start")), "{:?}", l.errors);
+        assert!(
+            l.errors
+                .iter()
+                .any(|e| e.message.contains("end must be after start")),
+            "{:?}",
+            l.errors
+        );
     }
 
     #[test]
@@ -451,7 +522,9 @@ spec:
     fn other_kinds_are_skipped_and_duplicates_reported() {
         let ok = crate::api::validation::complete_bin("99034000123").unwrap();
         let good = SYSTEM.replace("BIN", &ok);
-        let l = load(&format!("apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: x}}\n---\n{good}\n---\n{good}"));
+        let l = load(&format!(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: x}}\n---\n{good}\n---\n{good}"
+        ));
         assert_eq!(l.skipped, vec!["ConfigMap default/x".to_string()]);
         assert_eq!(l.errors.len(), 1);
         assert!(l.errors[0].message.contains("more than once"));

@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use jiff::Timestamp;
 
 use crate::api::{
-    Contour, InformationSystemStatus, IntegrationServiceStatus, PerContour, ServiceConnectionStatus,
-    TechWindowStatus,
+    Contour, InformationSystemStatus, IntegrationServiceStatus, PerContour,
+    ServiceConnectionStatus, TechWindowStatus,
 };
 use crate::calendar::Calendar;
 use crate::decide::{Decisions, decide};
@@ -38,14 +38,17 @@ pub struct Plan {
 pub fn credentials(snap: &Snapshot, d: &Decisions) -> BTreeMap<(Key, Contour), Credential> {
     let mut out = BTreeMap::new();
     for (k, cd) in &d.connections {
-        let Some(conn) = snap.connections.get(k) else { continue };
+        let Some(conn) = snap.connections.get(k) else {
+            continue;
+        };
         for (c, issued) in &cd.issued {
             if !issued {
                 continue;
             }
             let name = credentials::secret_name(&k.1, *c);
             let existing = snap.secrets.get(&(k.0.clone(), name));
-            let cred = credentials::resolve(&cd.sender_id, conn.spec.credentials_rotation, existing);
+            let cred =
+                credentials::resolve(&cd.sender_id, conn.spec.credentials_rotation, existing);
             out.insert((k.clone(), *c), cred);
         }
     }
@@ -67,7 +70,9 @@ pub fn plan(snap: &Snapshot, now: Timestamp, cal: &Calendar, settings: &RenderSe
 
     let mut services = BTreeMap::new();
     for (k, svc) in &snap.services {
-        let Some(d) = decisions.services.get(k) else { continue };
+        let Some(d) = decisions.services.get(k) else {
+            continue;
+        };
         let conns = Index::list(&ix.connections_by_service, k);
         let owner = (k.0.clone(), svc.spec.system_ref.name.clone());
         let mut children = Vec::new();
@@ -76,7 +81,12 @@ pub fn plan(snap: &Snapshot, now: Timestamp, cal: &Calendar, settings: &RenderSe
         for c in Contour::ALL {
             let open: Vec<&Key> = conns
                 .iter()
-                .filter(|ck| decisions.connections.get(*ck).is_some_and(|cd| cd.open_in(c)))
+                .filter(|ck| {
+                    decisions
+                        .connections
+                        .get(*ck)
+                        .is_some_and(|cd| cd.open_in(c))
+                })
                 .collect();
             let count = Some(open.len() as u32);
             match c {
@@ -86,7 +96,9 @@ pub fn plan(snap: &Snapshot, now: Timestamp, cal: &Calendar, settings: &RenderSe
             if !d.routes.get(&c).is_some_and(|r| r.deployed()) {
                 continue;
             }
-            let Some(cfg) = route::config(k, svc, c, &d.breaks) else { continue };
+            let Some(cfg) = route::config(k, svc, c, &d.breaks) else {
+                continue;
+            };
             let ep = Some(route::endpoint(k, svc, c));
             match c {
                 Contour::Test => endpoints.test = ep,
@@ -102,23 +114,56 @@ pub fn plan(snap: &Snapshot, now: Timestamp, cal: &Calendar, settings: &RenderSe
                         connection: display(ck),
                     });
                 }
-                let Some(conn) = snap.connections.get(*ck) else { continue };
-                if let Some(sys) = snap.systems.get(&(ck.0.clone(), conn.spec.system_ref.name.clone())) {
-                    peers.cidrs.extend(sys.spec.networks.of(c).iter().filter_map(|s| network_policy::normalize_cidr(s)));
+                let Some(conn) = snap.connections.get(*ck) else {
+                    continue;
+                };
+                if let Some(sys) = snap
+                    .systems
+                    .get(&(ck.0.clone(), conn.spec.system_ref.name.clone()))
+                {
+                    peers.cidrs.extend(
+                        sys.spec
+                            .networks
+                            .of(c)
+                            .iter()
+                            .filter_map(|s| network_policy::normalize_cidr(s)),
+                    );
                 }
                 if let Some(a) = conn.spec.contours.get(c) {
-                    peers.cidrs.extend(a.source_cidrs.iter().filter_map(|s| network_policy::normalize_cidr(s)));
+                    peers.cidrs.extend(
+                        a.source_cidrs
+                            .iter()
+                            .filter_map(|s| network_policy::normalize_cidr(s)),
+                    );
                     if let Some(sel) = &a.namespace_selector {
                         peers.namespace_selectors.push(sel.clone());
                     }
                 }
             }
-            let owner_cidrs = snap.systems.get(&owner).map(|s| s.spec.networks.of(c).to_vec()).unwrap_or_default();
+            let owner_cidrs = snap
+                .systems
+                .get(&owner)
+                .map(|s| s.spec.networks.of(c).to_vec())
+                .unwrap_or_default();
             children.push(Child::ConfigMap(route::config_map(k, svc, c, &cfg)));
-            children.push(Child::Secret(route::senders_secret(k, svc, c, &route::senders_file(senders))));
-            children.push(Child::Deployment(route::deployment(k, svc, c, settings)));
+            children.push(Child::Secret(route::senders_secret(
+                k,
+                svc,
+                c,
+                &route::senders_file(senders),
+            )));
+            children.push(Child::Deployment(Box::new(route::deployment(
+                k, svc, c, settings,
+            ))));
             children.push(Child::Service(route::service(k, svc, c)));
-            children.push(Child::NetworkPolicy(network_policy::network_policy(k, svc, c, &peers, &owner_cidrs, settings)));
+            children.push(Child::NetworkPolicy(network_policy::network_policy(
+                k,
+                svc,
+                c,
+                &peers,
+                &owner_cidrs,
+                settings,
+            )));
         }
         let built = status::service_status(svc, d, endpoints, active, now, cal);
         services.insert(k.clone(), (built, children));
@@ -126,16 +171,22 @@ pub fn plan(snap: &Snapshot, now: Timestamp, cal: &Calendar, settings: &RenderSe
 
     let mut connections = BTreeMap::new();
     for (k, conn) in &snap.connections {
-        let Some(d) = decisions.connections.get(k) else { continue };
+        let Some(d) = decisions.connections.get(k) else {
+            continue;
+        };
         let mut children = Vec::new();
         let mut names = PerContour::default();
         if let Some(sk) = &d.service
             && let Some(svc) = snap.services.get(sk)
         {
             for c in Contour::ALL {
-                let Some(cred) = creds.get(&(k.clone(), c)) else { continue };
+                let Some(cred) = creds.get(&(k.clone(), c)) else {
+                    continue;
+                };
                 let ep = route::endpoint(sk, svc, c);
-                children.push(Child::Secret(credentials::secret(conn, k, &sk.1, c, cred, &ep)));
+                children.push(Child::Secret(credentials::secret(
+                    conn, k, &sk.1, c, cred, &ep,
+                )));
                 let n = Some(credentials::secret_name(&k.1, c));
                 match c {
                     Contour::Test => names.test = n,

@@ -14,7 +14,10 @@ pub type Key = (String, String);
 
 /// The key of an object.
 pub fn key_of<K: ResourceExt>(o: &K) -> Key {
-    (o.namespace().unwrap_or_else(|| "default".into()), o.name_any())
+    (
+        o.namespace().unwrap_or_else(|| "default".into()),
+        o.name_any(),
+    )
 }
 
 /// `namespace/name`.
@@ -116,10 +119,16 @@ impl Snapshot {
         }
         for k in self.connections.keys() {
             if let Some(svc) = self.service_key_of(k) {
-                ix.connections_by_service.entry(svc).or_default().push(k.clone());
+                ix.connections_by_service
+                    .entry(svc)
+                    .or_default()
+                    .push(k.clone());
             }
             if let Some(sys) = self.initiator_key(k) {
-                ix.connections_by_system.entry(sys).or_default().push(k.clone());
+                ix.connections_by_system
+                    .entry(sys)
+                    .or_default()
+                    .push(k.clone());
             }
         }
         for (wk, w) in &self.windows {
@@ -139,7 +148,10 @@ impl Snapshot {
             targets.sort();
             targets.dedup();
             for t in &targets {
-                ix.windows_by_service.entry(t.clone()).or_default().push(wk.clone());
+                ix.windows_by_service
+                    .entry(t.clone())
+                    .or_default()
+                    .push(wk.clone());
             }
             ix.window_targets.insert(wk.clone(), targets);
         }

@@ -13,7 +13,9 @@ use crate::api::{
 };
 use crate::calendar::{Calendar, show};
 use crate::conditions::{Cond, merge};
-use crate::decide::{Break, ConnectionDecision, RouteState, ServiceDecision, SystemDecision, WindowDecision};
+use crate::decide::{
+    Break, ConnectionDecision, RouteState, ServiceDecision, SystemDecision, WindowDecision,
+};
 use crate::journal::{self, Record};
 use crate::lifecycle::{Accepted, Outcome, deadlines};
 use crate::policy::Check;
@@ -53,22 +55,56 @@ pub struct Built<S> {
 /// The chain root of an object: its uid, or `kind/namespace/name` before it has one (`shep render`
 /// of manifests that were never applied).
 pub fn chain_root<K: ResourceExt>(kind: &str, o: &K) -> String {
-    o.uid().unwrap_or_else(|| format!("{kind}/{}/{}", o.namespace().unwrap_or_else(|| "default".into()), o.name_any()))
+    o.uid().unwrap_or_else(|| {
+        format!(
+            "{kind}/{}/{}",
+            o.namespace().unwrap_or_else(|| "default".into()),
+            o.name_any()
+        )
+    })
 }
+
+/// The object a status is built for: its previous status, its chain root and generation.
+struct Subject<'a> {
+    prior: Option<&'a CommonStatus>,
+    prior_phase: Option<&'a str>,
+    root: String,
+    generation: Option<i64>,
+}
+
+/// The decision events accepted from spec (none for kinds without events).
+struct Events<'a> {
+    accepted: &'a [Accepted],
+    total: usize,
+    field: &'static str,
+}
+
+/// No decision events.
+const NO_EVENTS: Events<'static> = Events {
+    accepted: &[],
+    total: 0,
+    field: "spec",
+};
 
 /// Builds conditions and journal for a common status.
 fn finish(
-    prior: Option<&CommonStatus>,
-    prior_phase: Option<&str>,
+    subject: Subject<'_>,
     phase: &str,
     desired: Vec<Cond>,
-    accepted: &[Accepted],
-    events_total: usize,
-    field: &str,
-    root: &str,
-    generation: Option<i64>,
+    events: Events<'_>,
     now: Timestamp,
 ) -> (CommonStatus, Vec<JournalEntry>) {
+    let Subject {
+        prior,
+        prior_phase,
+        root,
+        generation,
+    } = subject;
+    let Events {
+        accepted,
+        total: events_total,
+        field,
+    } = events;
     let mut common = prior.cloned().unwrap_or_default();
     let prior_conditions: Vec<Condition> = common.conditions.clone();
     let mut records = Vec::new();
@@ -85,7 +121,15 @@ fn finish(
         records.push(Record::new(
             "Event",
             a.event.clone(),
-            format!("{field}[{}]: {} by {} at {} ({} -> {})", a.index, a.event, a.by, show(a.at), a.from, a.to),
+            format!(
+                "{field}[{}]: {} by {} at {} ({} -> {})",
+                a.index,
+                a.event,
+                a.by,
+                show(a.at),
+                a.from,
+                a.to
+            ),
         ));
     }
     if prior_phase != Some(phase) {
@@ -103,7 +147,9 @@ fn finish(
         let changed = match before {
             // On first sight, only what is not in its normal state is worth an entry.
             None => d.type_ == cond::READY || d.status != normal_status(d.type_),
-            Some(c) => c.status != d.status || c.reason != crate::conditions::sanitize_reason(&d.reason),
+            Some(c) => {
+                c.status != d.status || c.reason != crate::conditions::sanitize_reason(&d.reason)
+            }
         };
         if changed {
             records.push(Record::new(
@@ -115,7 +161,7 @@ fn finish(
     }
     common.conditions = merge(&prior_conditions, desired, generation, now);
     common.observed_generation = generation;
-    let entries = journal::append(&mut common, root, now, records);
+    let entries = journal::append(&mut common, &root, now, records);
     common.events_journaled = (events_total > 0 || journaled > 0).then_some(accepted.len() as u32);
     (common, entries)
 }
@@ -123,7 +169,11 @@ fn finish(
 /// The status a condition has when nothing is wrong.
 fn normal_status(t: &str) -> &'static str {
     match t {
-        cond::STALLED | cond::SUSPENDED | cond::DEADLINE_EXCEEDED | cond::IN_MAINTENANCE | cond::RECONCILING => "False",
+        cond::STALLED
+        | cond::SUSPENDED
+        | cond::DEADLINE_EXCEEDED
+        | cond::IN_MAINTENANCE
+        | cond::RECONCILING => "False",
         _ => "True",
     }
 }
@@ -135,7 +185,11 @@ fn kstatus(ready: Cond, stalled: Option<(String, String)>) -> Vec<Cond> {
     };
     vec![
         ready,
-        Cond::no(cond::RECONCILING, "Reconciled", "the operator applied the desired state"),
+        Cond::no(
+            cond::RECONCILING,
+            "Reconciled",
+            "the operator applied the desired state",
+        ),
         stalled_cond,
     ]
 }
@@ -143,24 +197,56 @@ fn kstatus(ready: Cond, stalled: Option<(String, String)>) -> Vec<Cond> {
 fn suspended_cond(s: Option<&crate::api::Suspension>) -> Cond {
     match s {
         Some(s) => Cond::yes(cond::SUSPENDED, s.reason.clone(), s.message.clone()),
-        None => Cond::no(cond::SUSPENDED, "NotSuspended", "no cause of suspension is in force"),
+        None => Cond::no(
+            cond::SUSPENDED,
+            "NotSuspended",
+            "no cause of suspension is in force",
+        ),
     }
 }
 
-fn deadline_cond(step: Option<&crate::api::NextStep>, exceeded: bool, now: Timestamp, cal: &Calendar) -> Cond {
+fn deadline_cond(
+    step: Option<&crate::api::NextStep>,
+    exceeded: bool,
+    now: Timestamp,
+    cal: &Calendar,
+) -> Cond {
     match step {
-        Some(s) if exceeded => Cond::yes(cond::DEADLINE_EXCEEDED, "Overdue", deadlines::exceeded_message(s, now, cal)),
+        Some(s) if exceeded => Cond::yes(
+            cond::DEADLINE_EXCEEDED,
+            "Overdue",
+            deadlines::exceeded_message(s, now, cal),
+        ),
         Some(s) => match s.due {
-            Some(d) => Cond::no(cond::DEADLINE_EXCEEDED, "WithinDeadline", format!("{:?} must {} by {d} ({})", s.party, s.action, s.rule)),
-            None => Cond::no(cond::DEADLINE_EXCEEDED, "NoDeadline", format!("{:?} must {}; the rules set no deadline ({})", s.party, s.action, s.rule)),
+            Some(d) => Cond::no(
+                cond::DEADLINE_EXCEEDED,
+                "WithinDeadline",
+                format!("{:?} must {} by {d} ({})", s.party, s.action, s.rule),
+            ),
+            None => Cond::no(
+                cond::DEADLINE_EXCEEDED,
+                "NoDeadline",
+                format!(
+                    "{:?} must {}; the rules set no deadline ({})",
+                    s.party, s.action, s.rule
+                ),
+            ),
         },
-        None => Cond::no(cond::DEADLINE_EXCEEDED, "NoPendingStep", "no step is pending"),
+        None => Cond::no(
+            cond::DEADLINE_EXCEEDED,
+            "NoPendingStep",
+            "no step is pending",
+        ),
     }
 }
 
 fn maintenance_cond(m: &[(Contour, Break)]) -> Cond {
     if m.is_empty() {
-        return Cond::no(cond::IN_MAINTENANCE, "NoActiveWindow", "no technological break is in progress");
+        return Cond::no(
+            cond::IN_MAINTENANCE,
+            "NoActiveWindow",
+            "no technological break is in progress",
+        );
     }
     let parts: Vec<String> = m
         .iter()
@@ -169,19 +255,33 @@ fn maintenance_cond(m: &[(Contour, Break)]) -> Cond {
             format!("{c}: {} {} until {until} ({})", b.kind, b.source, b.reason)
         })
         .collect();
-    Cond::yes(cond::IN_MAINTENANCE, "TechWindowActive", format!("technological break in progress (p.48): {}", parts.join("; ")))
+    Cond::yes(
+        cond::IN_MAINTENANCE,
+        "TechWindowActive",
+        format!(
+            "technological break in progress (p.48): {}",
+            parts.join("; ")
+        ),
+    )
 }
 
 fn stall_of(outcome: &Outcome) -> Option<(String, String)> {
-    outcome.error.as_ref().map(|e| (e.reason.to_string(), e.message.clone()))
+    outcome
+        .error
+        .as_ref()
+        .map(|e| (e.reason.to_string(), e.message.clone()))
 }
 
-fn prior_phase<'a>(p: Option<&'a Option<String>>) -> Option<&'a str> {
+fn prior_phase(p: Option<&Option<String>>) -> Option<&str> {
     p.and_then(|p| p.as_deref())
 }
 
 /// The status of an InformationSystem.
-pub fn system_status(o: &InformationSystem, d: &SystemDecision, now: Timestamp) -> Built<InformationSystemStatus> {
+pub fn system_status(
+    o: &InformationSystem,
+    d: &SystemDecision,
+    now: Timestamp,
+) -> Built<InformationSystemStatus> {
     let a = &d.assessment;
     let suspended = d.suspension.is_some();
     let phase = if suspended { "Suspended" } else { "Active" };
@@ -195,11 +295,23 @@ pub fn system_status(o: &InformationSystem, d: &SystemDecision, now: Timestamp) 
     .map(|(t, _)| *t)
     .collect();
     let ready = if suspended {
-        Cond::no(cond::READY, "Suspended", "every interaction of the system is suspended")
+        Cond::no(
+            cond::READY,
+            "Suspended",
+            "every interaction of the system is suspended",
+        )
     } else if failing.is_empty() {
-        Cond::yes(cond::READY, "Ready", "contract, IS-security protocol and transport certificate are in order")
+        Cond::yes(
+            cond::READY,
+            "Ready",
+            "contract, IS-security protocol and transport certificate are in order",
+        )
     } else {
-        Cond::no(cond::READY, "NotInOrder", format!("not in order: {}", failing.join(", ")))
+        Cond::no(
+            cond::READY,
+            "NotInOrder",
+            format!("not in order: {}", failing.join(", ")),
+        )
     };
     let mut desired = kstatus(ready, None);
     desired.extend([
@@ -210,15 +322,15 @@ pub fn system_status(o: &InformationSystem, d: &SystemDecision, now: Timestamp) 
     ]);
     let prior = o.status.as_ref();
     let (common, entries) = finish(
-        prior.map(|s| &s.common),
-        prior_phase(prior.map(|s| &s.phase)),
+        Subject {
+            prior: prior.map(|s| &s.common),
+            prior_phase: prior_phase(prior.map(|s| &s.phase)),
+            root: chain_root("InformationSystem", o),
+            generation: o.metadata.generation,
+        },
         phase,
         desired,
-        &[],
-        0,
-        "spec",
-        &chain_root("InformationSystem", o),
-        o.metadata.generation,
+        NO_EVENTS,
         now,
     );
     Built {
@@ -236,7 +348,11 @@ pub fn system_status(o: &InformationSystem, d: &SystemDecision, now: Timestamp) 
 
 fn route_cond(t: &'static str, r: Option<&RouteState>) -> Cond {
     match r {
-        Some(RouteState::Deployed) => Cond::yes(t, "Deployed", "the route workload, its Service, NetworkPolicy, config and senders are applied"),
+        Some(RouteState::Deployed) => Cond::yes(
+            t,
+            "Deployed",
+            "the route workload, its Service, NetworkPolicy, config and senders are applied",
+        ),
         Some(RouteState::Absent(reason, m)) => Cond::no(t, *reason, m.clone()),
         None => Cond::no(t, "NotDeployed", "no route"),
     }
@@ -260,16 +376,29 @@ pub fn service_status(
         lifecycle_phase
     };
     let published = d.outcome.stage.access == crate::lifecycle::Access::TestAndProduction;
-    let stalled = stall_of(&d.outcome).or_else(|| (!d.accepted.ok()).then(|| (d.accepted.reason.clone(), d.accepted.message.clone())));
-    let routes_ok = d.routes.values().all(|r| r.deployed() || matches!(r, RouteState::Absent("NoBackend", _)));
+    let stalled = stall_of(&d.outcome).or_else(|| {
+        (!d.accepted.ok()).then(|| (d.accepted.reason.clone(), d.accepted.message.clone()))
+    });
+    let routes_ok = d
+        .routes
+        .values()
+        .all(|r| r.deployed() || matches!(r, RouteState::Absent("NoBackend", _)));
     let ready = if let Some((_, m)) = &stalled {
         Cond::no(cond::READY, "Stalled", m.clone())
     } else if d.decommissioned {
-        Cond::no(cond::READY, "Decommissioned", "the service was switched off for good (p.62)")
+        Cond::no(
+            cond::READY,
+            "Decommissioned",
+            "the service was switched off for good (p.62)",
+        )
     } else if let Some(s) = &d.suspension {
         Cond::no(cond::READY, "Suspended", s.message.clone())
     } else if published && routes_ok {
-        Cond::yes(cond::READY, "Published", "published in the registry; routes deployed")
+        Cond::yes(
+            cond::READY,
+            "Published",
+            "published in the registry; routes deployed",
+        )
     } else {
         let m = d
             .next_step
@@ -284,11 +413,22 @@ pub fn service_status(
         Cond::when(
             cond::PUBLISHED,
             published,
-            if published { "Published" } else { "NotPublished" },
-            if published { "the passport is published in the registry (p.27, p.30)" } else { "the passport is not published yet" },
+            if published {
+                "Published"
+            } else {
+                "NotPublished"
+            },
+            if published {
+                "the passport is published in the registry (p.27, p.30)"
+            } else {
+                "the passport is not published yet"
+            },
         ),
         route_cond(cond::TEST_ROUTE_READY, d.routes.get(&Contour::Test)),
-        route_cond(cond::PRODUCTION_ROUTE_READY, d.routes.get(&Contour::Production)),
+        route_cond(
+            cond::PRODUCTION_ROUTE_READY,
+            d.routes.get(&Contour::Production),
+        ),
         maintenance_cond(&d.in_maintenance),
         suspended_cond(d.suspension.as_ref()),
         deadline_cond(d.next_step.as_ref(), d.deadline_exceeded, now, cal),
@@ -298,15 +438,19 @@ pub fn service_status(
     }
     let prior = o.status.as_ref();
     let (common, entries) = finish(
-        prior.map(|s| &s.common),
-        prior_phase(prior.map(|s| &s.phase)),
+        Subject {
+            prior: prior.map(|s| &s.common),
+            prior_phase: prior_phase(prior.map(|s| &s.phase)),
+            root: chain_root("IntegrationService", o),
+            generation: o.metadata.generation,
+        },
         phase,
         desired,
-        &d.outcome.accepted,
-        o.spec.publication.events.len(),
-        "spec.publication.events",
-        &chain_root("IntegrationService", o),
-        o.metadata.generation,
+        Events {
+            accepted: &d.outcome.accepted,
+            total: o.spec.publication.events.len(),
+            field: "spec.publication.events",
+        },
         now,
     );
     let any_endpoint = endpoints.test.is_some() || endpoints.production.is_some();
@@ -342,7 +486,11 @@ pub fn connection_status(
     cal: &Calendar,
 ) -> Built<ServiceConnectionStatus> {
     let lifecycle_phase = d.outcome.stage.phase;
-    let phase = if d.suspension.is_some() && lifecycle_phase != "Refused" { "Suspended" } else { lifecycle_phase };
+    let phase = if d.suspension.is_some() && lifecycle_phase != "Refused" {
+        "Suspended"
+    } else {
+        lifecycle_phase
+    };
     let stalled = d
         .reference_error
         .as_ref()
@@ -354,7 +502,11 @@ pub fn connection_status(
     } else if let Some(s) = &d.suspension {
         Cond::no(cond::READY, "Suspended", s.message.clone())
     } else if active && d.open_in(Contour::Production) {
-        Cond::yes(cond::READY, "Active", "production access granted; credentials issued")
+        Cond::yes(
+            cond::READY,
+            "Active",
+            "production access granted; credentials issued",
+        )
     } else {
         let m = d
             .next_step
@@ -363,11 +515,26 @@ pub fn connection_status(
             .unwrap_or_else(|| "the application has ended".into());
         Cond::no(cond::READY, lifecycle_phase, m)
     };
-    let approved_stage = !matches!(d.outcome.stage.id, "Draft" | "OwnerReview" | "OperatorCheck" | "InitiatorRework" | "Refused");
+    let approved_stage = !matches!(
+        d.outcome.stage.id,
+        "Draft" | "OwnerReview" | "OperatorCheck" | "InitiatorRework" | "Refused"
+    );
     let approved = match d.outcome.stage.id {
         "Refused" => Cond::no(cond::APPROVED, "Refused", "the application was refused"),
-        _ if approved_stage => Cond::yes(cond::APPROVED, "Approved", if d.state_to_state { "approved by the operator; the owner was notified (p.45-3)" } else { "approved by the owner and the operator (p.34, p.35)" }),
-        _ => Cond::no(cond::APPROVED, "Pending", "the application is not approved yet"),
+        _ if approved_stage => Cond::yes(
+            cond::APPROVED,
+            "Approved",
+            if d.state_to_state {
+                "approved by the operator; the owner was notified (p.45-3)"
+            } else {
+                "approved by the owner and the operator (p.34, p.35)"
+            },
+        ),
+        _ => Cond::no(
+            cond::APPROVED,
+            "Pending",
+            "the application is not approved yet",
+        ),
     };
     let mut desired = kstatus(ready, stalled);
     desired.extend([
@@ -383,15 +550,19 @@ pub fn connection_status(
     ]);
     let prior = o.status.as_ref();
     let (common, entries) = finish(
-        prior.map(|s| &s.common),
-        prior_phase(prior.map(|s| &s.phase)),
+        Subject {
+            prior: prior.map(|s| &s.common),
+            prior_phase: prior_phase(prior.map(|s| &s.phase)),
+            root: chain_root("ServiceConnection", o),
+            generation: o.metadata.generation,
+        },
         phase,
         desired,
-        &d.outcome.accepted,
-        o.spec.application.events.len(),
-        "spec.application.events",
-        &chain_root("ServiceConnection", o),
-        o.metadata.generation,
+        Events {
+            accepted: &d.outcome.accepted,
+            total: o.spec.application.events.len(),
+            field: "spec.application.events",
+        },
         now,
     );
     let any = credentials.test.is_some() || credentials.production.is_some();
@@ -412,7 +583,11 @@ pub fn connection_status(
 }
 
 /// The status of a TechWindow.
-pub fn window_status(o: &TechWindow, d: &WindowDecision, now: Timestamp) -> Built<TechWindowStatus> {
+pub fn window_status(
+    o: &TechWindow,
+    d: &WindowDecision,
+    now: Timestamp,
+) -> Built<TechWindowStatus> {
     let a = &d.assessment;
     let stalled = (!d.missing_targets.is_empty()).then(|| {
         (
@@ -423,7 +598,11 @@ pub fn window_status(o: &TechWindow, d: &WindowDecision, now: Timestamp) -> Buil
     let ready = if let Some((_, m)) = &stalled {
         Cond::no(cond::READY, "Stalled", m.clone())
     } else if a.agreed.ok() && a.lead_time.ok() {
-        Cond::yes(cond::READY, "Compliant", "agreed and announced as p.48 requires")
+        Cond::yes(
+            cond::READY,
+            "Compliant",
+            "agreed and announced as p.48 requires",
+        )
     } else {
         let mut m = Vec::new();
         if !a.agreed.ok() {
@@ -452,15 +631,15 @@ pub fn window_status(o: &TechWindow, d: &WindowDecision, now: Timestamp) -> Buil
     ]);
     let prior = o.status.as_ref();
     let (common, entries) = finish(
-        prior.map(|s| &s.common),
-        prior_phase(prior.map(|s| &s.phase)),
+        Subject {
+            prior: prior.map(|s| &s.common),
+            prior_phase: prior_phase(prior.map(|s| &s.phase)),
+            root: chain_root("TechWindow", o),
+            generation: o.metadata.generation,
+        },
         a.phase,
         desired,
-        &[],
-        0,
-        "spec",
-        &chain_root("TechWindow", o),
-        o.metadata.generation,
+        NO_EVENTS,
         now,
     );
     Built {

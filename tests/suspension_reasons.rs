@@ -37,7 +37,12 @@ fn run(docs: Vec<Value>) -> Plan {
     }
     assert!(l.errors.is_empty(), "{:?}", l.errors);
     let now: Timestamp = NOW.parse().unwrap();
-    plan(&l.snapshot, now, &Calendar::default(), &RenderSettings::default())
+    plan(
+        &l.snapshot,
+        now,
+        &Calendar::default(),
+        &RenderSettings::default(),
+    )
 }
 
 fn k(ns: &str, n: &str) -> (String, String) {
@@ -45,14 +50,19 @@ fn k(ns: &str, n: &str) -> (String, String) {
 }
 
 fn conn(p: &Plan) -> &shep_operator::api::ServiceConnectionStatus {
-    &p.connections[&k("altyn-bank", "legal-entity-info")].0.status
+    &p.connections[&k("altyn-bank", "legal-entity-info")]
+        .0
+        .status
 }
 
 fn svc(p: &Plan) -> &shep_operator::api::IntegrationServiceStatus {
     &p.services[&k("minjust", "legal-entity-info")].0.status
 }
 
-fn cond<'a>(c: &'a [k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition], t: &str) -> &'a k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition {
+fn cond<'a>(
+    c: &'a [k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition],
+    t: &str,
+) -> &'a k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition {
     c.iter().find(|c| c.type_ == t).unwrap()
 }
 
@@ -60,7 +70,9 @@ fn production_senders(p: &Plan) -> usize {
     let kids = &p.services[&k("minjust", "legal-entity-info")].1;
     kids.iter()
         .find_map(|c| match c {
-            Child::Secret(s) if s.metadata.name.as_deref() == Some("legal-entity-info-production-senders") => {
+            Child::Secret(s)
+                if s.metadata.name.as_deref() == Some("legal-entity-info-production-senders") =>
+            {
                 let f: shep_operator::route::config::SendersFile =
                     serde_saphyr::from_slice(&s.data.as_ref().unwrap()["senders.yaml"].0).unwrap();
                 Some(f.senders.len())
@@ -73,9 +85,16 @@ fn production_senders(p: &Plan) -> usize {
 fn assert_suspended(p: &Plan, reason: &str) {
     let c = conn(p);
     assert_eq!(c.phase.as_deref(), Some("Suspended"), "{reason}");
-    assert_eq!(c.suspension.as_ref().map(|s| s.reason.as_str()), Some(reason));
+    assert_eq!(
+        c.suspension.as_ref().map(|s| s.reason.as_str()),
+        Some(reason)
+    );
     assert_eq!(cond(&c.common.conditions, "Suspended").reason, reason);
-    assert_eq!(production_senders(p), 0, "{reason}: the sender must leave the route");
+    assert_eq!(
+        production_senders(p),
+        0,
+        "{reason}: the sender must leave the route"
+    );
 }
 
 #[test]
@@ -88,38 +107,52 @@ fn baseline_is_active() {
 #[test]
 fn operator_suspension_of_the_service_suspends_its_connections() {
     let mut d = docs();
-    doc(&mut d, "IntegrationService", "legal-entity-info")["spec"]["operatorSuspension"] =
-        json!({"reason": "backend answers with malformed envelopes for 3 days", "at": "2026-12-02T10:00:00+05:00", "by": "Operator duty desk"});
+    doc(&mut d, "IntegrationService", "legal-entity-info")["spec"]["operatorSuspension"] = json!({"reason": "backend answers with malformed envelopes for 3 days", "at": "2026-12-02T10:00:00+05:00", "by": "Operator duty desk"});
     let p = run(d);
-    assert_eq!(svc(&p).suspension.as_ref().unwrap().reason, "OperatorSuspension");
-    assert_eq!(cond(&svc(&p).common.conditions, "ProductionRouteReady").reason, "Suspended");
+    assert_eq!(
+        svc(&p).suspension.as_ref().unwrap().reason,
+        "OperatorSuspension"
+    );
+    assert_eq!(
+        cond(&svc(&p).common.conditions, "ProductionRouteReady").reason,
+        "Suspended"
+    );
     assert_suspended(&p, "ServiceSuspended");
-    assert!(conn(&p).suspension.as_ref().unwrap().message.contains("p.51"));
+    assert!(
+        conn(&p)
+            .suspension
+            .as_ref()
+            .unwrap()
+            .message
+            .contains("p.51")
+    );
 }
 
 #[test]
 fn operator_suspension_of_a_connection() {
     let mut d = docs();
-    doc(&mut d, "ServiceConnection", "legal-entity-info")["spec"]["operatorSuspension"] =
-        json!({"reason": "resends every message 50 times", "at": "2026-12-02T10:00:00+05:00", "by": "Operator duty desk"});
+    doc(&mut d, "ServiceConnection", "legal-entity-info")["spec"]["operatorSuspension"] = json!({"reason": "resends every message 50 times", "at": "2026-12-02T10:00:00+05:00", "by": "Operator duty desk"});
     assert_suspended(&run(d), "OperatorSuspension");
 }
 
 #[test]
 fn operator_suspension_of_the_initiator_system() {
     let mut d = docs();
-    doc(&mut d, "InformationSystem", "altyn-core")["spec"]["operatorSuspension"] =
-        json!({"reason": "unfixed errors", "at": "2026-12-02T10:00:00+05:00", "by": "Operator duty desk"});
+    doc(&mut d, "InformationSystem", "altyn-core")["spec"]["operatorSuspension"] = json!({"reason": "unfixed errors", "at": "2026-12-02T10:00:00+05:00", "by": "Operator duty desk"});
     assert_suspended(&run(d), "SystemSuspended");
 }
 
 #[test]
 fn revoked_protocol_of_the_owner_suspends_the_service_and_its_connections() {
     let mut d = docs();
-    doc(&mut d, "InformationSystem", "gbd-ul")["spec"]["securityProtocols"][0]["revokedAt"] = json!("2026-12-03T09:00:00+05:00");
+    doc(&mut d, "InformationSystem", "gbd-ul")["spec"]["securityProtocols"][0]["revokedAt"] =
+        json!("2026-12-03T09:00:00+05:00");
     let p = run(d);
     assert_eq!(svc(&p).phase.as_deref(), Some("Suspended"));
-    assert_eq!(svc(&p).suspension.as_ref().unwrap().reason, "SecurityProtocolRevoked");
+    assert_eq!(
+        svc(&p).suspension.as_ref().unwrap().reason,
+        "SecurityProtocolRevoked"
+    );
     // No route at all while the owner is suspended.
     assert!(p.services[&k("minjust", "legal-entity-info")].1.is_empty());
     assert_suspended(&p, "ServiceSuspended");
@@ -135,14 +168,18 @@ fn art49_object_without_protocol() {
 #[test]
 fn expired_contract() {
     let mut d = docs();
-    doc(&mut d, "InformationSystem", "altyn-core")["spec"]["contract"]["validUntil"] = json!("2026-11-30");
+    doc(&mut d, "InformationSystem", "altyn-core")["spec"]["contract"]["validUntil"] =
+        json!("2026-11-30");
     assert_suspended(&run(d), "ContractExpired");
 }
 
 #[test]
 fn missing_contract() {
     let mut d = docs();
-    doc(&mut d, "InformationSystem", "altyn-core")["spec"].as_object_mut().unwrap().remove("contract");
+    doc(&mut d, "InformationSystem", "altyn-core")["spec"]
+        .as_object_mut()
+        .unwrap()
+        .remove("contract");
     assert_suspended(&run(d), "ContractMissing");
 }
 
@@ -152,26 +189,36 @@ fn personal_data_without_the_consent_service() {
     doc(&mut d, "IntegrationService", "legal-entity-info")["spec"]["personalData"] = json!(true);
     let p = run(d.clone());
     assert_suspended(&p, "ConsentServiceMissing");
-    assert_eq!(cond(&conn(&p).common.conditions, "ConsentService").status, "False");
-    doc(&mut d, "ServiceConnection", "legal-entity-info")["spec"]["usesConsentService"] = json!(true);
+    assert_eq!(
+        cond(&conn(&p).common.conditions, "ConsentService").status,
+        "False"
+    );
+    doc(&mut d, "ServiceConnection", "legal-entity-info")["spec"]["usesConsentService"] =
+        json!(true);
     let p = run(d);
     assert_eq!(conn(&p).phase.as_deref(), Some("Active"));
-    assert_eq!(cond(&conn(&p).common.conditions, "ConsentService").reason, "Used");
+    assert_eq!(
+        cond(&conn(&p).common.conditions, "ConsentService").reason,
+        "Used"
+    );
 }
 
 #[test]
 fn expired_pilot_order() {
     let mut d = docs();
-    doc(&mut d, "ServiceConnection", "legal-entity-info")["spec"]["pilotOrder"] = json!({"number": "PP-12", "validUntil": "2026-12-02"});
+    doc(&mut d, "ServiceConnection", "legal-entity-info")["spec"]["pilotOrder"] =
+        json!({"number": "PP-12", "validUntil": "2026-12-02"});
     assert_suspended(&run(d.clone()), "PilotOrderExpired");
-    doc(&mut d, "ServiceConnection", "legal-entity-info")["spec"]["pilotOrder"]["validUntil"] = json!("2026-12-03");
+    doc(&mut d, "ServiceConnection", "legal-entity-info")["spec"]["pilotOrder"]["validUntil"] =
+        json!("2026-12-03");
     assert_eq!(conn(&run(d)).phase.as_deref(), Some("Active"));
 }
 
 #[test]
 fn testing_longer_than_three_months() {
     let mut d = docs();
-    let events = &mut doc(&mut d, "ServiceConnection", "legal-entity-info")["spec"]["application"]["events"];
+    let events =
+        &mut doc(&mut d, "ServiceConnection", "legal-entity-info")["spec"]["application"]["events"];
     events.as_array_mut().unwrap().truncate(4);
     events[3]["at"] = json!("2026-09-02T10:00:00+05:00");
     events[2]["at"] = json!("2026-09-01T12:00:00+05:00");
@@ -181,7 +228,10 @@ fn testing_longer_than_three_months() {
     let c = conn(&p);
     assert_eq!(c.lifecycle_phase.as_deref(), Some("Testing"));
     assert_eq!(c.testing_until, Some(jiff::civil::date(2026, 12, 2)));
-    assert_eq!(c.suspension.as_ref().unwrap().reason, "TestingPeriodExpired");
+    assert_eq!(
+        c.suspension.as_ref().unwrap().reason,
+        "TestingPeriodExpired"
+    );
     assert!(c.suspension.as_ref().unwrap().message.contains("p.38"));
 }
 
@@ -194,30 +244,41 @@ fn expired_transport_certificate() {
     );
     params.not_before = rcgen::date_time_ymd(2024, 1, 1);
     params.not_after = rcgen::date_time_ymd(2026, 12, 1);
-    let pem = params.self_signed(&rcgen::KeyPair::generate().unwrap()).unwrap().pem();
+    let pem = params
+        .self_signed(&rcgen::KeyPair::generate().unwrap())
+        .unwrap()
+        .pem();
     let mut d = docs();
     doc(&mut d, "Secret", "altyn-core-transport-cert")["stringData"]["tls.crt"] = json!(pem);
     let p = run(d);
     assert_suspended(&p, "CertificateExpired");
     let sys = &p.systems[&k("altyn-bank", "altyn-core")].status;
-    assert_eq!(cond(&sys.common.conditions, "CertificateValid").reason, "CertificateExpired");
+    assert_eq!(
+        cond(&sys.common.conditions, "CertificateValid").reason,
+        "CertificateExpired"
+    );
 }
 
 #[test]
 fn certificate_of_another_organization_is_flagged() {
     let mut d = docs();
-    let minjust_pem = doc(&mut d, "Secret", "gbd-ul-transport-cert")["stringData"]["tls.crt"].clone();
+    let minjust_pem =
+        doc(&mut d, "Secret", "gbd-ul-transport-cert")["stringData"]["tls.crt"].clone();
     doc(&mut d, "Secret", "altyn-core-transport-cert")["stringData"]["tls.crt"] = minjust_pem;
     let p = run(d);
     let sys = &p.systems[&k("altyn-bank", "altyn-core")].status;
-    assert_eq!(cond(&sys.common.conditions, "CertificateValid").reason, "SubjectMismatch");
+    assert_eq!(
+        cond(&sys.common.conditions, "CertificateValid").reason,
+        "SubjectMismatch"
+    );
     assert_eq!(cond(&sys.common.conditions, "Ready").status, "False");
 }
 
 #[test]
 fn a_late_step_sets_deadline_exceeded() {
     let mut d = docs();
-    let events = &mut doc(&mut d, "ServiceConnection", "legal-entity-info")["spec"]["application"]["events"];
+    let events =
+        &mut doc(&mut d, "ServiceConnection", "legal-entity-info")["spec"]["application"]["events"];
     events.as_array_mut().unwrap().truncate(1);
     // Submitted Friday 27 Nov: the owner had to answer by Tuesday 1 Dec (p.34).
     events[0]["at"] = json!("2026-11-27T10:00:00+05:00");
@@ -226,22 +287,43 @@ fn a_late_step_sets_deadline_exceeded() {
     assert_eq!(c.phase.as_deref(), Some("OwnerReview"));
     let dl = cond(&c.common.conditions, "DeadlineExceeded");
     assert_eq!(dl.status, "True");
-    assert!(dl.message.contains("2026-12-01") && dl.message.contains("p.34"), "{}", dl.message);
-    assert!(dl.message.contains("2 working day(s) late"), "{}", dl.message);
+    assert!(
+        dl.message.contains("2026-12-01") && dl.message.contains("p.34"),
+        "{}",
+        dl.message
+    );
+    assert!(
+        dl.message.contains("2 working day(s) late"),
+        "{}",
+        dl.message
+    );
     assert!(c.credentials.is_none(), "no credentials before test access");
 }
 
 #[test]
 fn a_disallowed_event_stalls_with_the_allowed_ones() {
     let mut d = docs();
-    let events = doc(&mut d, "ServiceConnection", "legal-entity-info")["spec"]["application"]["events"].as_array_mut().unwrap();
+    let events =
+        doc(&mut d, "ServiceConnection", "legal-entity-info")["spec"]["application"]["events"]
+            .as_array_mut()
+            .unwrap();
     events.truncate(2);
     events.push(json!({"type": "ProductionAccessGranted", "at": "2026-09-05T10:00:00+05:00", "by": "Operator"}));
     let p = run(d);
     let c = conn(&p);
     let st = cond(&c.common.conditions, "Stalled");
-    assert_eq!((st.status.as_str(), st.reason.as_str()), ("True", "EventNotAllowed"));
-    assert!(st.message.contains("spec.application.events[2]") && st.message.contains("allowed: OperatorApproved, OperatorReturned"), "{}", st.message);
+    assert_eq!(
+        (st.status.as_str(), st.reason.as_str()),
+        ("True", "EventNotAllowed")
+    );
+    assert!(
+        st.message.contains("spec.application.events[2]")
+            && st
+                .message
+                .contains("allowed: OperatorApproved, OperatorReturned"),
+        "{}",
+        st.message
+    );
     assert_eq!(c.phase.as_deref(), Some("OperatorCheck"));
 }
 
@@ -255,9 +337,15 @@ fn permanent_decommission_switches_the_service_off() {
     let p = run(d);
     let s = svc(&p);
     assert_eq!(s.phase.as_deref(), Some("Decommissioned"));
-    assert_eq!(cond(&s.common.conditions, "DecommissionNotice").reason, "NoticeTooShort");
+    assert_eq!(
+        cond(&s.common.conditions, "DecommissionNotice").reason,
+        "NoticeTooShort"
+    );
     assert!(p.services[&k("minjust", "legal-entity-info")].1.is_empty());
-    assert_eq!(conn(&p).suspension.as_ref().unwrap().reason, "ServiceSuspended");
+    assert_eq!(
+        conn(&p).suspension.as_ref().unwrap().reason,
+        "ServiceSuspended"
+    );
 }
 
 #[test]
@@ -268,8 +356,14 @@ fn temporary_decommission_is_a_break_the_route_enforces() {
         "until": "2026-12-04T10:00:00+05:00", "reason": "Modification of the service"
     });
     let p = run(d);
-    assert_eq!(cond(&svc(&p).common.conditions, "InMaintenance").status, "True");
-    assert_eq!(cond(&svc(&p).common.conditions, "DecommissionNotice").status, "True");
+    assert_eq!(
+        cond(&svc(&p).common.conditions, "InMaintenance").status,
+        "True"
+    );
+    assert_eq!(
+        cond(&svc(&p).common.conditions, "DecommissionNotice").status,
+        "True"
+    );
     assert_eq!(conn(&p).phase.as_deref(), Some("Active"));
 }
 
@@ -279,13 +373,21 @@ fn duplicate_service_key_keeps_the_older_service() {
     let mut copy = doc(&mut d, "IntegrationService", "legal-entity-info").clone();
     copy["metadata"]["name"] = json!("legal-entity-info-copy");
     copy["metadata"]["creationTimestamp"] = json!("2026-12-01T00:00:00Z");
-    doc(&mut d, "IntegrationService", "legal-entity-info")["metadata"]["creationTimestamp"] = json!("2026-10-01T00:00:00Z");
+    doc(&mut d, "IntegrationService", "legal-entity-info")["metadata"]["creationTimestamp"] =
+        json!("2026-10-01T00:00:00Z");
     d.push(copy);
     let p = run(d);
     let copy = &p.services[&k("minjust", "legal-entity-info-copy")].0.status;
-    assert_eq!(cond(&copy.common.conditions, "Accepted").reason, "DuplicateServiceKey");
+    assert_eq!(
+        cond(&copy.common.conditions, "Accepted").reason,
+        "DuplicateServiceKey"
+    );
     assert_eq!(cond(&copy.common.conditions, "Stalled").status, "True");
-    assert!(p.services[&k("minjust", "legal-entity-info-copy")].1.is_empty());
+    assert!(
+        p.services[&k("minjust", "legal-entity-info-copy")]
+            .1
+            .is_empty()
+    );
     assert_eq!(cond(&svc(&p).common.conditions, "Accepted").status, "True");
 }
 
@@ -298,7 +400,10 @@ fn a_connection_to_a_missing_service_stalls_and_blocks_nothing_else() {
     d.push(other);
     let p = run(d);
     let c = &p.connections[&k("altyn-bank", "nonexistent")].0.status;
-    assert_eq!(cond(&c.common.conditions, "Stalled").reason, "ServiceNotFound");
+    assert_eq!(
+        cond(&c.common.conditions, "Stalled").reason,
+        "ServiceNotFound"
+    );
     assert!(p.connections[&k("altyn-bank", "nonexistent")].1.is_empty());
     assert_eq!(conn(&p).phase.as_deref(), Some("Active"));
 }
@@ -307,7 +412,8 @@ fn a_connection_to_a_missing_service_stalls_and_blocks_nothing_else() {
 fn lifting_the_cause_lifts_the_suspension_and_journals_both() {
     // Suspend, then feed the result back with the cause removed.
     let mut d = docs();
-    doc(&mut d, "InformationSystem", "altyn-core")["spec"]["securityProtocols"][0]["revokedAt"] = json!("2026-12-03T09:00:00+05:00");
+    doc(&mut d, "InformationSystem", "altyn-core")["spec"]["securityProtocols"][0]["revokedAt"] =
+        json!("2026-12-03T09:00:00+05:00");
     let p = run(d.clone());
     let status = serde_json::to_value(conn(&p)).unwrap();
     let mut d2 = docs();
@@ -317,7 +423,23 @@ fn lifting_the_cause_lifts_the_suspension_and_journals_both() {
     assert_eq!(c.phase.as_deref(), Some("Active"));
     assert!(c.suspension.is_none());
     let built = &p2.connections[&k("altyn-bank", "legal-entity-info")].0;
-    assert!(built.entries.iter().any(|e| e.type_ == "Suspended" && e.reason == "NotSuspended"), "{:?}", built.entries);
-    assert!(built.entries.iter().any(|e| e.type_ == "Phase" && e.message == "phase Suspended -> Active"));
-    shep_operator::journal::verify(&c.common, Some("ServiceConnection/altyn-bank/legal-entity-info")).unwrap();
+    assert!(
+        built
+            .entries
+            .iter()
+            .any(|e| e.type_ == "Suspended" && e.reason == "NotSuspended"),
+        "{:?}",
+        built.entries
+    );
+    assert!(
+        built
+            .entries
+            .iter()
+            .any(|e| e.type_ == "Phase" && e.message == "phase Suspended -> Active")
+    );
+    shep_operator::journal::verify(
+        &c.common,
+        Some("ServiceConnection/altyn-bank/legal-entity-info"),
+    )
+    .unwrap();
 }

@@ -15,7 +15,9 @@ pub const VERSION: &str = "v1alpha1";
 pub const FIELD_MANAGER: &str = "shep-operator";
 
 /// p.2: a contour of interaction. Each service has a test and a production environment.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Contour {
     /// The test environment (p.19, p.37: access is granted for testing).
@@ -65,7 +67,9 @@ impl<T> PerContour<T> {
 }
 
 /// A reference to an object of a known kind by name, optionally in another namespace.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Clone, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
 pub struct ObjectRef {
     /// Namespace of the referenced object; the referring object's namespace when omitted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -82,7 +86,9 @@ impl ObjectRef {
 }
 
 /// A reference to an object of a known kind in the referring object's namespace.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Clone, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
 pub struct LocalName {
     /// Name of the referenced object, in the same namespace.
     pub name: String,

@@ -13,8 +13,8 @@ pub use integration_service::*;
 pub use service_connection::*;
 pub use tech_window::*;
 
-use kube::CustomResourceExt;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use kube::CustomResourceExt;
 
 /// Every CRD of the operator, in a fixed order.
 pub fn crds() -> Vec<CustomResourceDefinition> {

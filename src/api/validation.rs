@@ -63,8 +63,9 @@ pub fn bin_rule() -> Rule {
 
 /// DNS-1123 label: the shape of a Kubernetes object name used in references.
 pub fn name_rule() -> Rule {
-    Rule::new("self.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?$') && size(self) <= 63")
-        .message("must be a DNS-1123 label (lower-case letters, digits, '-'; at most 63 characters)")
+    Rule::new("self.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?$') && size(self) <= 63").message(
+        "must be a DNS-1123 label (lower-case letters, digits, '-'; at most 63 characters)",
+    )
 }
 
 /// A backend URL is http or https only (DESIGN §2).
@@ -81,7 +82,9 @@ pub fn cidr_list_rule() -> Rule {
 
 /// A field that may not change once set.
 pub fn immutable_rule(what: &str) -> Rule {
-    Rule::new("self == oldSelf").message(kube::core::Message::Message(format!("{what} is immutable once set")))
+    Rule::new("self == oldSelf").message(kube::core::Message::Message(format!(
+        "{what} is immutable once set"
+    )))
 }
 
 #[cfg(test)]

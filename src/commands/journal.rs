@@ -32,9 +32,13 @@ fn objects(v: Value, out: &mut Vec<Value>) {
 pub fn verify_text(text: &str) -> Result<Vec<Verified>, Failure> {
     let trimmed = text.trim_start();
     let values: Vec<Value> = if trimmed.starts_with('{') || trimmed.starts_with('[') {
-        vec![serde_json::from_str(text).map_err(|e| Failure::usage(format!("not valid JSON: {e}")))?]
+        vec![
+            serde_json::from_str(text)
+                .map_err(|e| Failure::usage(format!("not valid JSON: {e}")))?,
+        ]
     } else {
-        serde_saphyr::from_multiple(text).map_err(|e| Failure::usage(format!("not valid YAML: {e}")))?
+        serde_saphyr::from_multiple(text)
+            .map_err(|e| Failure::usage(format!("not valid YAML: {e}")))?
     };
     let mut all = Vec::new();
     for v in values {
@@ -42,14 +46,22 @@ pub fn verify_text(text: &str) -> Result<Vec<Verified>, Failure> {
     }
     let mut out = Vec::new();
     for o in all {
-        let Some(status) = o.get("status") else { continue };
+        let Some(status) = o.get("status") else {
+            continue;
+        };
         if status.get("journal").is_none() && status.get("journalHead").is_none() {
             continue;
         }
         let kind = o.get("kind").and_then(Value::as_str).unwrap_or("?");
         let meta = o.get("metadata");
-        let ns = meta.and_then(|m| m.get("namespace")).and_then(Value::as_str).unwrap_or("default");
-        let name = meta.and_then(|m| m.get("name")).and_then(Value::as_str).unwrap_or("?");
+        let ns = meta
+            .and_then(|m| m.get("namespace"))
+            .and_then(Value::as_str)
+            .unwrap_or("default");
+        let name = meta
+            .and_then(|m| m.get("name"))
+            .and_then(Value::as_str)
+            .unwrap_or("?");
         let uid = meta
             .and_then(|m| m.get("uid"))
             .and_then(Value::as_str)
@@ -58,7 +70,9 @@ pub fn verify_text(text: &str) -> Result<Vec<Verified>, Failure> {
         let object = format!("{kind} {ns}/{name}");
         let result = match serde_json::from_value::<CommonStatus>(status.clone()) {
             Err(e) => Err(format!("status is not readable: {e}")),
-            Ok(common) => journal::verify(&common, Some(&uid)).map(|()| common.journal.len()).map_err(|e| e.to_string()),
+            Ok(common) => journal::verify(&common, Some(&uid))
+                .map(|()| common.journal.len())
+                .map_err(|e| e.to_string()),
         };
         out.push(Verified { object, result });
     }

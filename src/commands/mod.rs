@@ -32,13 +32,16 @@ pub fn load_calendar(path: Option<&Path>) -> Result<Calendar, Failure> {
     match path {
         None => Ok(Calendar::default()),
         Some(p) => {
-            let text = std::fs::read_to_string(p).map_err(|e| Failure::usage(format!("--calendar {}: {e}", p.display())))?;
-            Calendar::from_yaml(&text).map_err(|e| Failure::usage(format!("--calendar {}: {e}", p.display())))
+            let text = std::fs::read_to_string(p)
+                .map_err(|e| Failure::usage(format!("--calendar {}: {e}", p.display())))?;
+            Calendar::from_yaml(&text)
+                .map_err(|e| Failure::usage(format!("--calendar {}: {e}", p.display())))
         }
     }
 }
 
 /// `shep crds`: every CRD as multi-document YAML.
 pub fn crds() -> Result<String, Failure> {
-    serde_saphyr::to_string_multiple(&crate::api::crds()).map_err(|e| Failure::usage(format!("cannot print CRDs: {e}")))
+    serde_saphyr::to_string_multiple(&crate::api::crds())
+        .map_err(|e| Failure::usage(format!("cannot print CRDs: {e}")))
 }

@@ -4,7 +4,6 @@
 use jiff::civil::Date;
 use jiff::{Timestamp, ToSpan};
 
-
 use super::{Limit, Outcome};
 use crate::api::NextStep;
 use crate::calendar::{Calendar, local_date, next_day_start};

@@ -51,6 +51,17 @@ pub enum Access {
     TestAndProduction,
 }
 
+impl Access {
+    /// Whether this access includes a contour.
+    pub fn includes(self, c: crate::api::Contour) -> bool {
+        match self {
+            Access::None => false,
+            Access::Test => c == crate::api::Contour::Test,
+            Access::TestAndProduction => true,
+        }
+    }
+}
+
 /// One stage of a process.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Stage {
@@ -208,7 +219,9 @@ pub fn run<E: Serialize>(
             error = Some(EventError {
                 index,
                 reason: "EventWithoutAuthor",
-                message: format!("{field}[{index}].by: say who decided ({name}); every document is EDS-certified by an authorized person (p.8)"),
+                message: format!(
+                    "{field}[{index}].by: say who decided ({name}); every document is EDS-certified by an authorized person (p.8)"
+                ),
             });
             break;
         }
@@ -240,9 +253,7 @@ pub fn run<E: Serialize>(
             error = Some(EventError {
                 index,
                 reason: "ReasonRequired",
-                message: format!(
-                    "{field}[{index}].reason: {name} must state its reasons ({rule})"
-                ),
+                message: format!("{field}[{index}].reason: {name} must state its reasons ({rule})"),
             });
             break;
         }

@@ -44,7 +44,11 @@ pub fn covered_hours(intervals: &[(Timestamp, Timestamp)], from: Timestamp, to: 
 }
 
 /// The index of one month (Asia/Almaty), counting T up to `now` for the current month.
-pub fn index_for_month(month_of: Date, downtime: &[(Timestamp, Timestamp)], now: Timestamp) -> Option<AvailabilityIndex> {
+pub fn index_for_month(
+    month_of: Date,
+    downtime: &[(Timestamp, Timestamp)],
+    now: Timestamp,
+) -> Option<AvailabilityIndex> {
     let (first, next) = month_bounds(month_of);
     let from = start_of_day(first);
     let to = start_of_day(next).min(now);
@@ -75,8 +79,14 @@ mod tests {
     fn a_full_month_with_overlapping_breaks() {
         // November 2026 has 720 hours; breaks of 2h and 3h overlapping by 1h make 4h down.
         let down = [
-            (ts("2026-11-10T22:00:00+05:00"), ts("2026-11-11T00:00:00+05:00")),
-            (ts("2026-11-10T23:00:00+05:00"), ts("2026-11-11T02:00:00+05:00")),
+            (
+                ts("2026-11-10T22:00:00+05:00"),
+                ts("2026-11-11T00:00:00+05:00"),
+            ),
+            (
+                ts("2026-11-10T23:00:00+05:00"),
+                ts("2026-11-11T02:00:00+05:00"),
+            ),
         ];
         let i = index_for_month(date(2026, 11, 15), &down, ts("2026-12-03T00:00:00Z")).unwrap();
         assert_eq!(i.month, "2026-11");
@@ -88,7 +98,10 @@ mod tests {
 
     #[test]
     fn the_current_month_counts_up_to_now_and_clips_breaks() {
-        let down = [(ts("2026-11-30T23:00:00+05:00"), ts("2026-12-01T01:00:00+05:00"))];
+        let down = [(
+            ts("2026-11-30T23:00:00+05:00"),
+            ts("2026-12-01T01:00:00+05:00"),
+        )];
         let i = index_for_month(date(2026, 12, 3), &down, ts("2026-12-03T00:00:00+05:00")).unwrap();
         assert_eq!(i.period_hours, "48.00");
         assert_eq!(i.downtime_hours, "1.00");
@@ -98,6 +111,9 @@ mod tests {
     #[test]
     fn no_breaks_is_one_hundred() {
         let i = index_for_month(date(2026, 2, 1), &[], ts("2026-12-03T00:00:00Z")).unwrap();
-        assert_eq!((i.period_hours.as_str(), i.index.as_str()), ("672.00", "100.00"));
+        assert_eq!(
+            (i.period_hours.as_str(), i.index.as_str()),
+            ("672.00", "100.00")
+        );
     }
 }

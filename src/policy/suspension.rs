@@ -91,36 +91,84 @@ fn after_day(date: Date, now: Timestamp) -> Option<Timestamp> {
     (t > now).then_some(t)
 }
 
-fn assess_contract(state: bool, contract: Option<&Contract>, today: Date, now: Timestamp) -> (Check, Option<Cause>, Option<Timestamp>) {
+fn assess_contract(
+    state: bool,
+    contract: Option<&Contract>,
+    today: Date,
+    now: Timestamp,
+) -> (Check, Option<Cause>, Option<Timestamp>) {
     if state {
-        return (Check::yes("NotRequired", "state system: served without a paid contract (p.4)"), None, None);
+        return (
+            Check::yes(
+                "NotRequired",
+                "state system: served without a paid contract (p.4)",
+            ),
+            None,
+            None,
+        );
     }
     match contract {
         None => {
             let m = "non-state system without a contract with the operator: its connections are suspended (p.4)".to_string();
-            (Check::no("ContractMissing", &m), Some(Cause::new(SuspensionReason::ContractMissing, m)), None)
+            (
+                Check::no("ContractMissing", &m),
+                Some(Cause::new(SuspensionReason::ContractMissing, m)),
+                None,
+            )
         }
         Some(c) if c.signed > today => {
-            let m = format!("contract {} is in force only from {} (p.4)", c.number, c.signed);
+            let m = format!(
+                "contract {} is in force only from {} (p.4)",
+                c.number, c.signed
+            );
             let start = crate::calendar::start_of_day(c.signed);
-            (Check::no("ContractMissing", &m), Some(Cause::new(SuspensionReason::ContractMissing, m)), (start > now).then_some(start))
+            (
+                Check::no("ContractMissing", &m),
+                Some(Cause::new(SuspensionReason::ContractMissing, m)),
+                (start > now).then_some(start),
+            )
         }
         Some(c) => match c.valid_until {
             Some(until) if until < today => {
-                let m = format!("contract {} expired on {until}: the system's connections are suspended (p.4)", c.number);
-                (Check::no("ContractExpired", &m), Some(Cause::new(SuspensionReason::ContractExpired, m)), None)
+                let m = format!(
+                    "contract {} expired on {until}: the system's connections are suspended (p.4)",
+                    c.number
+                );
+                (
+                    Check::no("ContractExpired", &m),
+                    Some(Cause::new(SuspensionReason::ContractExpired, m)),
+                    None,
+                )
             }
             Some(until) => (
-                Check::yes("InForce", &format!("contract {} signed {}, valid until {until}", c.number, c.signed)),
+                Check::yes(
+                    "InForce",
+                    &format!(
+                        "contract {} signed {}, valid until {until}",
+                        c.number, c.signed
+                    ),
+                ),
                 None,
                 after_day(until, now),
             ),
-            None => (Check::yes("InForce", &format!("contract {} signed {}", c.number, c.signed)), None, None),
+            None => (
+                Check::yes(
+                    "InForce",
+                    &format!("contract {} signed {}", c.number, c.signed),
+                ),
+                None,
+                None,
+            ),
         },
     }
 }
 
-fn assess_protocols(spec: &InformationSystemSpec, today: Date, now: Timestamp, calendar: &Calendar) -> (Check, Option<Cause>, Option<Timestamp>) {
+fn assess_protocols(
+    spec: &InformationSystemSpec,
+    today: Date,
+    now: Timestamp,
+    calendar: &Calendar,
+) -> (Check, Option<Cause>, Option<Timestamp>) {
     let protocols = &spec.security_protocols;
     // The earliest future moment a protocol changes state: its start, its end, or its revocation.
     let mut next = None;
@@ -138,7 +186,10 @@ fn assess_protocols(spec: &InformationSystemSpec, today: Date, now: Timestamp, c
         .filter(|p| in_force(p, today, now))
         .max_by_key(|p| p.valid_until)
     {
-        let m = format!("IS-security test protocol {} in force until {}", p.id, p.valid_until);
+        let m = format!(
+            "IS-security test protocol {} in force until {}",
+            p.id, p.valid_until
+        );
         return (Check::yes("InForce", &m), None, next);
     }
     // p.65: the latest revocation that left no protocol in force.
@@ -177,16 +228,26 @@ fn assess_protocols(spec: &InformationSystemSpec, today: Date, now: Timestamp, c
         return (Check::no("SecurityProtocolMissing", &m), Some(cause), next);
     }
     (
-        Check::yes("NotRequired", "not an object of art. 49 p.2: no IS-security test protocol is required (p.8)"),
+        Check::yes(
+            "NotRequired",
+            "not an object of art. 49 p.2: no IS-security test protocol is required (p.8)",
+        ),
         None,
         next,
     )
 }
 
-fn assess_certificate(bin: &str, facts: &CertificateFacts, now: Timestamp) -> (Check, Option<Cause>, Option<Timestamp>) {
+fn assess_certificate(
+    bin: &str,
+    facts: &CertificateFacts,
+    now: Timestamp,
+) -> (Check, Option<Cause>, Option<Timestamp>) {
     match facts {
         CertificateFacts::NotGiven => (
-            Check::no("NotProvided", "spec.transportCertificate is not set: messages cannot carry a transport signature (p.53, App.6)"),
+            Check::no(
+                "NotProvided",
+                "spec.transportCertificate is not set: messages cannot carry a transport signature (p.53, App.6)",
+            ),
             None,
             None,
         ),
@@ -197,12 +258,25 @@ fn assess_certificate(bin: &str, facts: &CertificateFacts, now: Timestamp) -> (C
             subject_serial,
         } => {
             if *not_after <= now {
-                let m = format!("transport certificate expired at {}: the system can sign no message (App.6)", show(*not_after));
-                return (Check::no("CertificateExpired", &m), Some(Cause::new(SuspensionReason::CertificateExpired, m)), None);
+                let m = format!(
+                    "transport certificate expired at {}: the system can sign no message (App.6)",
+                    show(*not_after)
+                );
+                return (
+                    Check::no("CertificateExpired", &m),
+                    Some(Cause::new(SuspensionReason::CertificateExpired, m)),
+                    None,
+                );
             }
             match subject_serial {
                 Some(s) if s.contains(bin) => (
-                    Check::yes("Valid", &format!("transport certificate valid until {}; its subject serial number {s} carries the BIN/IIN (App.6)", show(*not_after))),
+                    Check::yes(
+                        "Valid",
+                        &format!(
+                            "transport certificate valid until {}; its subject serial number {s} carries the BIN/IIN (App.6)",
+                            show(*not_after)
+                        ),
+                    ),
                     None,
                     Some(*not_after),
                 ),
@@ -224,9 +298,15 @@ fn assess_certificate(bin: &str, facts: &CertificateFacts, now: Timestamp) -> (C
 
 /// Assesses an information system: contract (p.4), protocols (p.8, p.65), certificate (App.6) and
 /// the operator's own suspension (p.51).
-pub fn assess_system(spec: &InformationSystemSpec, cert: &CertificateFacts, now: Timestamp, calendar: &Calendar) -> SystemAssessment {
+pub fn assess_system(
+    spec: &InformationSystemSpec,
+    cert: &CertificateFacts,
+    now: Timestamp,
+    calendar: &Calendar,
+) -> SystemAssessment {
     let today = local_date(now);
-    let (contract, contract_cause, n1) = assess_contract(spec.state, spec.contract.as_ref(), today, now);
+    let (contract, contract_cause, n1) =
+        assess_contract(spec.state, spec.contract.as_ref(), today, now);
     let (protocol, protocol_cause, n2) = assess_protocols(spec, today, now, calendar);
     let (certificate, cert_cause, n3) = assess_certificate(&spec.organization.bin, cert, now);
     let mut system_causes: Vec<Cause> = protocol_cause.into_iter().chain(cert_cause).collect();
@@ -248,7 +328,12 @@ pub fn assess_system(spec: &InformationSystemSpec, cert: &CertificateFacts, now:
 pub fn operator_cause(s: &OperatorSuspension, what: &str) -> Cause {
     Cause::new(
         SuspensionReason::OperatorSuspension,
-        format!("the operator suspended {what} at {} ({}): {} (p.51)", show(s.at), s.by, s.reason),
+        format!(
+            "the operator suspended {what} at {} ({}): {} (p.51)",
+            show(s.at),
+            s.by,
+            s.reason
+        ),
     )
 }
 
@@ -277,7 +362,10 @@ pub fn inherited_from_system(system: &str, causes: &[Cause]) -> Vec<Cause> {
 pub fn inherited_from_service(service: &str, s: &Suspension) -> Cause {
     Cause {
         reason: SuspensionReason::ServiceSuspended,
-        message: format!("service {service} is suspended ({}): {}", s.reason, s.message),
+        message: format!(
+            "service {service} is suspended ({}): {}",
+            s.reason, s.message
+        ),
         deadline: s.deadline,
     }
 }
@@ -349,7 +437,10 @@ mod tests {
     fn p4_non_state_without_contract_suspends_connections() {
         let a = assess_system(&sys(false), &CertificateFacts::NotGiven, ts(NOW), &cal());
         assert_eq!(a.contract.reason, "ContractMissing");
-        assert_eq!(a.initiator_causes[0].reason, SuspensionReason::ContractMissing);
+        assert_eq!(
+            a.initiator_causes[0].reason,
+            SuspensionReason::ContractMissing
+        );
         assert!(a.system_causes.is_empty());
     }
 
@@ -362,7 +453,10 @@ mod tests {
             valid_until: Some(date(2026, 12, 2)),
         });
         let a = assess_system(&s, &CertificateFacts::NotGiven, ts(NOW), &cal());
-        assert_eq!(a.initiator_causes[0].reason, SuspensionReason::ContractExpired);
+        assert_eq!(
+            a.initiator_causes[0].reason,
+            SuspensionReason::ContractExpired
+        );
         // The day of expiry itself is still in force.
         s.contract.as_mut().unwrap().valid_until = Some(date(2026, 12, 3));
         let a = assess_system(&s, &CertificateFacts::NotGiven, ts(NOW), &cal());
@@ -382,13 +476,23 @@ mod tests {
         let mut s = sys(true);
         // Revoked on Friday 4 Dec 2026 at 15:00: the deadline is the end of Monday 7 Dec.
         s.security_protocols = vec![protocol("IB-1", Some("2026-12-04T15:00:00+05:00"))];
-        let a = assess_system(&s, &CertificateFacts::NotGiven, ts("2026-12-04T16:00:00+05:00"), &cal());
+        let a = assess_system(
+            &s,
+            &CertificateFacts::NotGiven,
+            ts("2026-12-04T16:00:00+05:00"),
+            &cal(),
+        );
         let c = &a.system_causes[0];
         assert_eq!(c.reason, SuspensionReason::SecurityProtocolRevoked);
         assert_eq!(c.deadline, Some(ts("2026-12-07T23:59:59+05:00")));
         assert!(c.message.contains("p.65"));
         // Before the revocation instant it is still in force, and the revocation is the next change.
-        let a = assess_system(&s, &CertificateFacts::NotGiven, ts("2026-12-04T14:00:00+05:00"), &cal());
+        let a = assess_system(
+            &s,
+            &CertificateFacts::NotGiven,
+            ts("2026-12-04T14:00:00+05:00"),
+            &cal(),
+        );
         assert!(a.system_causes.is_empty());
         assert_eq!(a.next_change, Some(ts("2026-12-04T15:00:00+05:00")));
     }
@@ -396,7 +500,10 @@ mod tests {
     #[test]
     fn p65_a_second_protocol_in_force_keeps_the_system_running() {
         let mut s = sys(false);
-        s.security_protocols = vec![protocol("IB-1", Some("2026-12-01T10:00:00+05:00")), protocol("IB-2", None)];
+        s.security_protocols = vec![
+            protocol("IB-1", Some("2026-12-01T10:00:00+05:00")),
+            protocol("IB-2", None),
+        ];
         let a = assess_system(&s, &CertificateFacts::NotGiven, ts(NOW), &cal());
         assert!(a.protocol.ok());
         assert!(a.system_causes.is_empty());
@@ -407,7 +514,10 @@ mod tests {
         let mut s = sys(true);
         s.article49_object = true;
         let a = assess_system(&s, &CertificateFacts::NotGiven, ts(NOW), &cal());
-        assert_eq!(a.system_causes[0].reason, SuspensionReason::SecurityProtocolMissing);
+        assert_eq!(
+            a.system_causes[0].reason,
+            SuspensionReason::SecurityProtocolMissing
+        );
         s.security_protocols = vec![SecurityProtocol {
             valid_until: date(2026, 6, 1),
             ..protocol("IB-old", None)
@@ -427,7 +537,10 @@ mod tests {
             subject_serial: Some("BIN990340001236".into()),
         };
         let a = assess_system(&s, &expired, ts(NOW), &cal());
-        assert_eq!(a.system_causes[0].reason, SuspensionReason::CertificateExpired);
+        assert_eq!(
+            a.system_causes[0].reason,
+            SuspensionReason::CertificateExpired
+        );
         let other = CertificateFacts::Read {
             not_after: ts("2027-12-01T00:00:00Z"),
             subject_serial: Some("BIN123456789012".into()),
@@ -453,7 +566,10 @@ mod tests {
             by: "Operator".into(),
         });
         let a = assess_system(&s, &CertificateFacts::NotGiven, ts(NOW), &cal());
-        assert_eq!(a.system_causes[0].reason, SuspensionReason::OperatorSuspension);
+        assert_eq!(
+            a.system_causes[0].reason,
+            SuspensionReason::OperatorSuspension
+        );
         let inherited = inherited_from_system("ns/bank", &a.system_causes);
         assert_eq!(inherited[0].reason, SuspensionReason::SystemSuspended);
     }
@@ -465,9 +581,19 @@ mod tests {
             message: "revoked".into(),
             deadline: Some(ts("2026-12-07T18:59:59Z")),
         };
-        let r = record(std::slice::from_ref(&cause), None, ts("2026-12-04T11:00:00Z")).unwrap();
+        let r = record(
+            std::slice::from_ref(&cause),
+            None,
+            ts("2026-12-04T11:00:00Z"),
+        )
+        .unwrap();
         assert_eq!(r.met_deadline, Some(true));
-        let again = record(std::slice::from_ref(&cause), Some(&r), ts("2026-12-09T11:00:00Z")).unwrap();
+        let again = record(
+            std::slice::from_ref(&cause),
+            Some(&r),
+            ts("2026-12-09T11:00:00Z"),
+        )
+        .unwrap();
         assert_eq!(again.since, r.since);
         assert_eq!(again.met_deadline, Some(true));
         // Acting late is recorded as late.

@@ -73,7 +73,11 @@ fn get(secret: &Secret, key: &str) -> Option<String> {
     if let Some(b) = secret.data.as_ref().and_then(|d| d.get(key)) {
         return String::from_utf8(b.0.clone()).ok();
     }
-    secret.string_data.as_ref().and_then(|d| d.get(key)).cloned()
+    secret
+        .string_data
+        .as_ref()
+        .and_then(|d| d.get(key))
+        .cloned()
 }
 
 /// The credential an existing Secret holds, if it is complete.
@@ -111,24 +115,46 @@ pub fn resolve(sender_id: &str, rotation: i64, existing: Option<&Secret>) -> Cre
 }
 
 /// The credential Secret in the initiator's namespace, owned by the connection.
-pub fn secret(conn: &ServiceConnection, key: &Key, service: &str, c: Contour, cred: &Credential, endpoint: &str) -> Secret {
+pub fn secret(
+    conn: &ServiceConnection,
+    key: &Key,
+    service: &str,
+    c: Contour,
+    cred: &Credential,
+    endpoint: &str,
+) -> Secret {
     let name = secret_name(&key.1, c);
     let mut l = labels(COMPONENT, &name, service, c);
-    l.insert(LABEL_CONNECTION.to_string(), super::name_with_suffix(&key.1, ""));
+    l.insert(
+        LABEL_CONNECTION.to_string(),
+        super::name_with_suffix(&key.1, ""),
+    );
     Secret {
         metadata: ObjectMeta {
             name: Some(name),
             namespace: Some(key.0.clone()),
             labels: Some(l),
-            annotations: Some(BTreeMap::from([(ROTATION_ANNOTATION.to_string(), cred.rotation.to_string())])),
+            annotations: Some(BTreeMap::from([(
+                ROTATION_ANNOTATION.to_string(),
+                cred.rotation.to_string(),
+            )])),
             owner_references: owner_ref(conn),
             ..Default::default()
         },
         type_: Some("Opaque".into()),
         data: Some(BTreeMap::from([
-            ("senderId".to_string(), ByteString(cred.sender_id.clone().into_bytes())),
-            ("password".to_string(), ByteString(cred.password.clone().into_bytes())),
-            ("endpoint".to_string(), ByteString(endpoint.as_bytes().to_vec())),
+            (
+                "senderId".to_string(),
+                ByteString(cred.sender_id.clone().into_bytes()),
+            ),
+            (
+                "password".to_string(),
+                ByteString(cred.password.clone().into_bytes()),
+            ),
+            (
+                "endpoint".to_string(),
+                ByteString(endpoint.as_bytes().to_vec()),
+            ),
         ])),
         ..Default::default()
     }
@@ -153,7 +179,14 @@ mod tests {
         let conn = ServiceConnection::new("conn", serde_json::from_value(serde_json::json!({
             "serviceRef": {"name": "s"}, "systemRef": {"name": "x"}, "basis": {"document": "law"}
         })).unwrap());
-        let s = secret(&conn, &("ns".into(), "conn".into()), "s", Contour::Test, &cred, "http://x");
+        let s = secret(
+            &conn,
+            &("ns".into(), "conn".into()),
+            "s",
+            Contour::Test,
+            &cred,
+            "http://x",
+        );
         let again = resolve("ns.conn", 0, Some(&s));
         assert_eq!(again.password, cred.password);
         let rotated = resolve("ns.conn", 1, Some(&s));

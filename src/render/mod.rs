@@ -38,6 +38,8 @@ impl Default for RenderSettings {
 }
 
 /// One child object.
+// A handful of children per object, built once per reconcile: boxing would only add indirection.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq)]
 pub enum Child {
     /// Route config.
@@ -94,7 +96,12 @@ pub const LABEL_CONTOUR: &str = "integration.egov.kz/contour";
 pub const LABEL_CONNECTION: &str = "integration.egov.kz/connection";
 
 /// The labels every child carries.
-pub fn labels(component: &str, instance: &str, service: &str, contour: Contour) -> BTreeMap<String, String> {
+pub fn labels(
+    component: &str,
+    instance: &str,
+    service: &str,
+    contour: Contour,
+) -> BTreeMap<String, String> {
     BTreeMap::from([
         (LABEL_NAME.to_string(), component.to_string()),
         (LABEL_INSTANCE.to_string(), instance.to_string()),
@@ -105,13 +112,21 @@ pub fn labels(component: &str, instance: &str, service: &str, contour: Contour) 
 }
 
 fn truncate_label(v: &str) -> String {
-    if v.len() <= 63 { v.to_string() } else { name_with_suffix(v, "") }
+    if v.len() <= 63 {
+        v.to_string()
+    } else {
+        name_with_suffix(v, "")
+    }
 }
 
 /// `base-suffix`, kept within 63 characters (a DNS-1123 label) by shortening `base` and adding a
 /// digest of it, so that distinct long names stay distinct.
 pub fn name_with_suffix(base: &str, suffix: &str) -> String {
-    let full = if suffix.is_empty() { base.to_string() } else { format!("{base}-{suffix}") };
+    let full = if suffix.is_empty() {
+        base.to_string()
+    } else {
+        format!("{base}-{suffix}")
+    };
     if full.len() <= 63 {
         return full;
     }

@@ -29,7 +29,9 @@ pub struct Peers {
 
 /// A CIDR in canonical form (host bits cleared), or `None` when it does not parse.
 pub fn normalize_cidr(s: &str) -> Option<String> {
-    s.parse::<ipnet::IpNet>().ok().map(|n| n.trunc().to_string())
+    s.parse::<ipnet::IpNet>()
+        .ok()
+        .map(|n| n.trunc().to_string())
 }
 
 fn tcp(port: i32) -> NetworkPolicyPort {
@@ -53,7 +55,10 @@ fn ip_peer(cidr: &str) -> NetworkPolicyPeer {
 fn namespace_peer(name: &str) -> NetworkPolicyPeer {
     NetworkPolicyPeer {
         namespace_selector: Some(LabelSelector {
-            match_labels: Some(BTreeMap::from([("kubernetes.io/metadata.name".to_string(), name.to_string())])),
+            match_labels: Some(BTreeMap::from([(
+                "kubernetes.io/metadata.name".to_string(),
+                name.to_string(),
+            )])),
             ..Default::default()
         }),
         ..Default::default()
@@ -74,7 +79,10 @@ pub fn backend_egress(url: &str, owner_cidrs: &[String]) -> (Vec<String>, i32) {
         Some(url::Host::Ipv6(ip)) => Some(format!("{ip}/128")),
         _ => None,
     });
-    let mut cidrs: BTreeSet<String> = owner_cidrs.iter().filter_map(|c| normalize_cidr(c)).collect();
+    let mut cidrs: BTreeSet<String> = owner_cidrs
+        .iter()
+        .filter_map(|c| normalize_cidr(c))
+        .collect();
     if let Some(ip) = host_ip {
         cidrs.insert(ip);
     }
@@ -122,7 +130,10 @@ pub fn network_policy(
     }
     let mut dns_ns = namespace_peer(&settings.dns_namespace);
     dns_ns.pod_selector = Some(LabelSelector {
-        match_labels: Some(BTreeMap::from([("k8s-app".to_string(), "kube-dns".to_string())])),
+        match_labels: Some(BTreeMap::from([(
+            "k8s-app".to_string(),
+            "kube-dns".to_string(),
+        )])),
         ..Default::default()
     });
     egress.push(NetworkPolicyEgressRule {
@@ -162,7 +173,10 @@ mod tests {
 
     #[test]
     fn backend_egress_prefers_the_ip_and_owner_networks() {
-        assert_eq!(backend_egress("https://10.20.0.5:8443/ws", &[]), (vec!["10.20.0.5/32".to_string()], 8443));
+        assert_eq!(
+            backend_egress("https://10.20.0.5:8443/ws", &[]),
+            (vec!["10.20.0.5/32".to_string()], 8443)
+        );
         assert_eq!(
             backend_egress("http://backend.example:8080/x", &["10.1.0.7/16".into()]),
             (vec!["10.1.0.0/16".to_string()], 8080)
@@ -175,8 +189,14 @@ mod tests {
 
     #[test]
     fn cidrs_are_normalized() {
-        assert_eq!(normalize_cidr("192.168.1.77/24").as_deref(), Some("192.168.1.0/24"));
-        assert_eq!(normalize_cidr("2001:db8::1/64").as_deref(), Some("2001:db8::/64"));
+        assert_eq!(
+            normalize_cidr("192.168.1.77/24").as_deref(),
+            Some("192.168.1.0/24")
+        );
+        assert_eq!(
+            normalize_cidr("2001:db8::1/64").as_deref(),
+            Some("2001:db8::/64")
+        );
         assert_eq!(normalize_cidr("nope"), None);
     }
 }

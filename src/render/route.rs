@@ -6,10 +6,10 @@ use std::collections::BTreeMap;
 use k8s_openapi::ByteString;
 use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec};
 use k8s_openapi::api::core::v1::{
-    Capabilities, ConfigMap, ConfigMapVolumeSource, Container, ContainerPort, EnvVar, HTTPGetAction,
-    KeyToPath, PodSecurityContext, PodSpec, PodTemplateSpec, Probe, ResourceRequirements, Secret,
-    SecretVolumeSource, SeccompProfile, SecurityContext, Service, ServicePort, ServiceSpec, Volume,
-    VolumeMount,
+    Capabilities, ConfigMap, ConfigMapVolumeSource, Container, ContainerPort, EnvVar,
+    HTTPGetAction, KeyToPath, PodSecurityContext, PodSpec, PodTemplateSpec, Probe,
+    ResourceRequirements, SeccompProfile, Secret, SecretVolumeSource, SecurityContext, Service,
+    ServicePort, ServiceSpec, Volume, VolumeMount,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
@@ -45,7 +45,12 @@ pub fn request_path(svc: &IntegrationService) -> &'static str {
 
 /// The in-cluster endpoint initiators call.
 pub fn endpoint(key: &Key, svc: &IntegrationService, c: Contour) -> String {
-    format!("http://{}.{}.svc:80{}", route_name(&key.1, c), key.0, request_path(svc))
+    format!(
+        "http://{}.{}.svc:80{}",
+        route_name(&key.1, c),
+        key.0,
+        request_path(svc)
+    )
 }
 
 /// The selector labels of a route's pods.
@@ -57,7 +62,12 @@ pub fn selector(name: &str) -> BTreeMap<String, String> {
 }
 
 /// The route config of a service in a contour.
-pub fn config(key: &Key, svc: &IntegrationService, c: Contour, breaks: &[Break]) -> Option<RouteConfig> {
+pub fn config(
+    key: &Key,
+    svc: &IntegrationService,
+    c: Contour,
+    breaks: &[Break],
+) -> Option<RouteConfig> {
     let backend = svc.spec.backends.get(c)?;
     Some(RouteConfig {
         service_key: svc.spec.service_key.clone(),
@@ -69,10 +79,14 @@ pub fn config(key: &Key, svc: &IntegrationService, c: Contour, breaks: &[Break])
         backend: BackendConfig {
             url: backend.url.clone(),
             timeout_seconds: svc.spec.sla.max_processing_seconds,
-            auth_dir: backend.auth_secret_ref.as_ref().map(|_| BACKEND_AUTH_DIR.to_string()),
-            ca_file: backend.ca_secret_ref.as_ref().map(|r| {
-                format!("{BACKEND_CA_DIR}/{}", r.key.as_deref().unwrap_or("ca.crt"))
-            }),
+            auth_dir: backend
+                .auth_secret_ref
+                .as_ref()
+                .map(|_| BACKEND_AUTH_DIR.to_string()),
+            ca_file: backend
+                .ca_secret_ref
+                .as_ref()
+                .map(|r| format!("{BACKEND_CA_DIR}/{}", r.key.as_deref().unwrap_or("ca.crt"))),
         },
         sla: svc.spec.sla.clone(),
         windows: breaks
@@ -112,13 +126,21 @@ pub fn config_map(key: &Key, svc: &IntegrationService, c: Contour, cfg: &RouteCo
 }
 
 /// Secret `S-C-senders` with `senders.yaml`: the connections active in this contour.
-pub fn senders_secret(key: &Key, svc: &IntegrationService, c: Contour, senders: &SendersFile) -> Secret {
+pub fn senders_secret(
+    key: &Key,
+    svc: &IntegrationService,
+    c: Contour,
+    senders: &SendersFile,
+) -> Secret {
     let name = name_with_suffix(&key.1, &format!("{}-senders", c.as_str()));
     let yaml = serde_saphyr::to_string(senders).unwrap_or_default();
     Secret {
         metadata: meta(key, &name, svc, c),
         type_: Some("Opaque".into()),
-        data: Some(BTreeMap::from([(SENDERS_FILE.to_string(), ByteString(yaml.into_bytes()))])),
+        data: Some(BTreeMap::from([(
+            SENDERS_FILE.to_string(),
+            ByteString(yaml.into_bytes()),
+        )])),
         ..Default::default()
     }
 }
@@ -168,14 +190,22 @@ fn default_resources() -> ResourceRequirements {
             ("cpu".to_string(), Quantity("50m".into())),
             ("memory".to_string(), Quantity("32Mi".into())),
         ])),
-        limits: Some(BTreeMap::from([("memory".to_string(), Quantity("128Mi".into()))])),
+        limits: Some(BTreeMap::from([(
+            "memory".to_string(),
+            Quantity("128Mi".into()),
+        )])),
         ..Default::default()
     }
 }
 
 /// Deployment `S-C` running `shep route`: non-root, read-only root filesystem, no privilege
 /// escalation, all capabilities dropped, seccomp RuntimeDefault, probes on `/readyz` and `/healthz`.
-pub fn deployment(key: &Key, svc: &IntegrationService, c: Contour, settings: &RenderSettings) -> Deployment {
+pub fn deployment(
+    key: &Key,
+    svc: &IntegrationService,
+    c: Contour,
+    settings: &RenderSettings,
+) -> Deployment {
     let name = route_name(&key.1, c);
     let senders = name_with_suffix(&key.1, &format!("{}-senders", c.as_str()));
     let mut volumes = vec![
@@ -262,7 +292,13 @@ pub fn deployment(key: &Key, svc: &IntegrationService, c: Contour, settings: &Re
                         }]),
                         readiness_probe: Some(probe("/readyz")),
                         liveness_probe: Some(probe("/healthz")),
-                        resources: Some(svc.spec.route.resources.clone().unwrap_or_else(default_resources)),
+                        resources: Some(
+                            svc.spec
+                                .route
+                                .resources
+                                .clone()
+                                .unwrap_or_else(default_resources),
+                        ),
                         security_context: Some(SecurityContext {
                             allow_privilege_escalation: Some(false),
                             read_only_root_filesystem: Some(true),
