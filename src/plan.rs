@@ -152,9 +152,7 @@ pub fn plan(snap: &Snapshot, now: Timestamp, cal: &Calendar, settings: &RenderSe
                 c,
                 &route::senders_file(senders),
             )));
-            children.push(Child::Deployment(Box::new(route::deployment(
-                k, svc, c, settings,
-            ))));
+            children.push(Child::Deployment(route::deployment(k, svc, c, settings)));
             children.push(Child::Service(route::service(k, svc, c)));
             children.push(Child::NetworkPolicy(network_policy::network_policy(
                 k,
