@@ -28,7 +28,10 @@ fn example_docs() -> Vec<Value> {
             .map(|e| e.unwrap().path())
             .collect();
         files.sort();
-        for f in files.into_iter().filter(|f| f.extension().is_some_and(|e| e == "yaml")) {
+        for f in files
+            .into_iter()
+            .filter(|f| f.extension().is_some_and(|e| e == "yaml"))
+        {
             let text = std::fs::read_to_string(f).unwrap();
             let docs: Vec<Value> = serde_saphyr::from_multiple(&text).unwrap();
             out.extend(docs);
