@@ -6,6 +6,7 @@ pub mod calendar;
 pub mod certificate;
 pub mod commands;
 pub mod conditions;
+pub mod controller;
 pub mod decide;
 pub mod journal;
 pub mod lifecycle;

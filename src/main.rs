@@ -47,6 +47,24 @@ enum Command {
         #[arg(long)]
         show_secrets: bool,
     },
+    /// Run the controllers against a cluster (kubeconfig or in-cluster configuration).
+    Operator {
+        /// Calendar file: daysOff, workingDays, kurbanAit.
+        #[arg(long, env = "SHEP_CALENDAR")]
+        calendar: Option<PathBuf>,
+        /// Image of the route workloads.
+        #[arg(long, env = "SHEP_ROUTE_IMAGE")]
+        route_image: Option<String>,
+        /// Namespace of the metrics scraper admitted by route NetworkPolicies.
+        #[arg(long, env = "SHEP_METRICS_NAMESPACE", default_value = "monitoring")]
+        metrics_namespace: String,
+        /// The longest wait between two reconciles of one object, seconds (drift correction).
+        #[arg(long, env = "SHEP_RESYNC_SECONDS", default_value_t = 300)]
+        resync_seconds: u64,
+        /// Log format: text or json.
+        #[arg(long, env = "SHEP_LOG_FORMAT", default_value = "text")]
+        log_format: String,
+    },
     /// Working-day arithmetic with the Kazakhstan calendar.
     Calendar {
         #[command(subcommand)]
@@ -143,6 +161,46 @@ fn run(cli: Cli) -> Result<(), Failure> {
             }
             Ok(())
         }
+        Command::Operator {
+            calendar,
+            route_image,
+            metrics_namespace,
+            resync_seconds,
+            log_format,
+        } => {
+            init_logging(&log_format);
+            let mut settings = RenderSettings {
+                metrics_namespace,
+                ..Default::default()
+            };
+            if let Some(i) = route_image {
+                settings.route_image = i;
+            }
+            let opts = shep_operator::controller::Options {
+                calendar: commands::load_calendar(calendar.as_deref())?,
+                settings,
+                resync: std::time::Duration::from_secs(resync_seconds.max(5)),
+                instance: std::env::var("POD_NAME")
+                    .ok()
+                    .or_else(|| std::env::var("HOSTNAME").ok()),
+            };
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| Failure::usage(format!("cannot start the runtime: {e}")))?;
+            rt.block_on(async {
+                let client = kube::Client::try_default().await.map_err(|e| Failure {
+                    message: format!("cannot reach the cluster (kubeconfig or in-cluster): {e}"),
+                    code: 1,
+                })?;
+                shep_operator::controller::run(client, opts)
+                    .await
+                    .map_err(|e| Failure {
+                        message: format!("operator stopped: {e}"),
+                        code: 1,
+                    })
+            })
+        }
         Command::Calendar { command } => {
             let out = match command {
                 CalendarCommand::AddWorkingDays {
@@ -202,6 +260,19 @@ fn run(cli: Cli) -> Result<(), Failure> {
             }
             Ok(())
         }
+    }
+}
+
+fn init_logging(format: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("SHEP_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,kube=warn"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if format == "json" {
+        builder.json().flatten_event(true).init();
+    } else {
+        builder.init();
     }
 }
 

@@ -33,9 +33,24 @@ pub struct Plan {
     pub windows: BTreeMap<Key, Built<TechWindowStatus>>,
 }
 
+/// Whether a plan may issue new passwords.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Issue {
+    /// Generate missing or rotated credentials (`shep render`, and the connection's own reconcile,
+    /// which owns its credentials Secrets).
+    Generate,
+    /// Use only credentials that exist (a service's reconcile: the senders file follows the
+    /// Secrets the connections' reconciles wrote, so both sides never disagree).
+    ExistingOnly,
+}
+
 /// The credentials of every connection and contour where they are issued: existing ones kept,
-/// missing or rotated ones generated.
-pub fn credentials(snap: &Snapshot, d: &Decisions) -> BTreeMap<(Key, Contour), Credential> {
+/// missing or rotated ones generated when `issue` allows.
+pub fn credentials(
+    snap: &Snapshot,
+    d: &Decisions,
+    issue: Issue,
+) -> BTreeMap<(Key, Contour), Credential> {
     let mut out = BTreeMap::new();
     for (k, cd) in &d.connections {
         let Some(conn) = snap.connections.get(k) else {
@@ -47,19 +62,36 @@ pub fn credentials(snap: &Snapshot, d: &Decisions) -> BTreeMap<(Key, Contour), C
             }
             let name = credentials::secret_name(&k.1, *c);
             let existing = snap.secrets.get(&(k.0.clone(), name));
-            let cred =
-                credentials::resolve(&cd.sender_id, conn.spec.credentials_rotation, existing);
+            let rotation = conn.spec.credentials_rotation;
+            let cred = match issue {
+                Issue::Generate => credentials::resolve(&cd.sender_id, rotation, existing),
+                Issue::ExistingOnly => match existing.and_then(credentials::from_secret) {
+                    Some(c) if c.sender_id == cd.sender_id && c.rotation == rotation => c,
+                    _ => continue,
+                },
+            };
             out.insert((k.clone(), *c), cred);
         }
     }
     out
 }
 
-/// Builds the plan for a snapshot at `now`.
+/// Builds the plan for a snapshot at `now`, generating missing credentials.
 pub fn plan(snap: &Snapshot, now: Timestamp, cal: &Calendar, settings: &RenderSettings) -> Plan {
+    plan_with(snap, now, cal, settings, Issue::Generate)
+}
+
+/// Builds the plan for a snapshot at `now`.
+pub fn plan_with(
+    snap: &Snapshot,
+    now: Timestamp,
+    cal: &Calendar,
+    settings: &RenderSettings,
+    issue: Issue,
+) -> Plan {
     let decisions = decide(snap, now, cal);
     let ix = snap.index();
-    let creds = credentials(snap, &decisions);
+    let creds = credentials(snap, &decisions, issue);
 
     let mut systems = BTreeMap::new();
     for (k, o) in &snap.systems {

@@ -1,0 +1,258 @@
+//! The dereference phase: for one object, a [`Snapshot`] of exactly the objects its decisions read,
+//! from the reflector stores, plus the transport-certificate Secrets read from the API. The decide,
+//! status and render phases then run on it unchanged from `shep render`.
+
+use std::collections::BTreeSet;
+
+use k8s_openapi::api::core::v1::Secret;
+use kube::api::Api;
+use kube::core::DeserializeGuard;
+use kube::runtime::reflector::Store;
+use kube::{Resource, ResourceExt};
+
+use super::context::{Context, Error};
+use crate::api::{InformationSystem, IntegrationService, ServiceConnection, TechWindow};
+use crate::render::LABEL_CONNECTION;
+use crate::snapshot::{Key, Snapshot, key_of};
+
+fn valid<K: Clone + Resource>(store: &Store<DeserializeGuard<K>>) -> Vec<K>
+where
+    K::DynamicType: std::hash::Hash + Eq + Clone,
+{
+    store
+        .state()
+        .iter()
+        .filter_map(|g| g.0.as_ref().ok().cloned())
+        .collect()
+}
+
+/// What a snapshot should contain, gathered before anything is cloned.
+#[derive(Default)]
+struct Wanted {
+    systems: BTreeSet<Key>,
+    services: BTreeSet<Key>,
+    connections: BTreeSet<Key>,
+    windows: BTreeSet<Key>,
+}
+
+impl Context {
+    fn service_closure(
+        &self,
+        svc: &IntegrationService,
+        w: &mut Wanted,
+        services: &[IntegrationService],
+        windows: &[TechWindow],
+    ) {
+        let k = key_of(svc);
+        w.services.insert(k.clone());
+        w.systems
+            .insert((k.0.clone(), svc.spec.system_ref.name.clone()));
+        // Services with the same key decide which one holds it.
+        for other in services
+            .iter()
+            .filter(|o| o.spec.service_key == svc.spec.service_key)
+        {
+            w.services.insert(key_of(other));
+        }
+        for win in windows.iter().filter(|win| {
+            win.namespace().as_deref() == Some(k.0.as_str())
+                && (win.spec.targets.services.iter().any(|s| s.name == k.1)
+                    || win
+                        .spec
+                        .targets
+                        .system
+                        .as_ref()
+                        .is_some_and(|s| s.name == svc.spec.system_ref.name))
+        }) {
+            w.windows.insert(key_of(win));
+        }
+    }
+
+    fn add_connection(&self, c: &ServiceConnection, w: &mut Wanted) {
+        let k = key_of(c);
+        w.systems
+            .insert((k.0.clone(), c.spec.system_ref.name.clone()));
+        w.connections.insert(k);
+    }
+
+    /// Builds the snapshot, reading certificate Secrets from the API.
+    async fn build(
+        &self,
+        w: Wanted,
+        systems: &[InformationSystem],
+        services: &[IntegrationService],
+        connections: &[ServiceConnection],
+        windows: &[TechWindow],
+    ) -> Result<Snapshot, Error> {
+        let mut snap = Snapshot::default();
+        for s in systems.iter().filter(|s| w.systems.contains(&key_of(*s))) {
+            snap.add_system(s.clone());
+        }
+        for s in services.iter().filter(|s| w.services.contains(&key_of(*s))) {
+            snap.add_service(s.clone());
+        }
+        for c in connections
+            .iter()
+            .filter(|c| w.connections.contains(&key_of(*c)))
+        {
+            snap.add_connection(c.clone());
+        }
+        for win in windows
+            .iter()
+            .filter(|win| w.windows.contains(&key_of(*win)))
+        {
+            snap.add_window(win.clone());
+        }
+        // Issued credentials of the connections in the snapshot.
+        for s in self.stores.credentials.state() {
+            let ns = s.namespace().unwrap_or_default();
+            let conn = s
+                .labels()
+                .get(LABEL_CONNECTION)
+                .cloned()
+                .unwrap_or_default();
+            if w.connections.contains(&(ns, conn)) {
+                snap.add_secret((*s).clone());
+            }
+        }
+        // Transport certificates: read on demand, so that no Secret is cached that is not ours.
+        let certs: Vec<Key> = snap
+            .systems
+            .iter()
+            .filter_map(|(k, s)| {
+                s.spec
+                    .transport_certificate
+                    .as_ref()
+                    .map(|t| (k.0.clone(), t.secret_ref.name.clone()))
+            })
+            .collect();
+        for (ns, name) in certs {
+            let api: Api<Secret> = Api::namespaced(self.client.clone(), &ns);
+            match api.get_opt(&name).await {
+                Ok(Some(s)) => snap.add_secret(s),
+                Ok(None) => {}
+                Err(source) => {
+                    return Err(Error::Dereference {
+                        object: format!("Secret {ns}/{name}"),
+                        source,
+                    });
+                }
+            }
+        }
+        Ok(snap)
+    }
+
+    /// The snapshot an InformationSystem's decisions read.
+    pub async fn system_snapshot(&self, key: &Key) -> Result<Snapshot, Error> {
+        let systems = valid(&self.stores.systems);
+        let services = valid(&self.stores.services);
+        let connections = valid(&self.stores.connections);
+        let mut w = Wanted::default();
+        w.systems.insert(key.clone());
+        for s in services.iter().filter(|s| {
+            s.namespace().as_deref() == Some(key.0.as_str()) && s.spec.system_ref.name == key.1
+        }) {
+            w.services.insert(key_of(s));
+        }
+        for c in connections.iter().filter(|c| {
+            c.namespace().as_deref() == Some(key.0.as_str()) && c.spec.system_ref.name == key.1
+        }) {
+            w.connections.insert(key_of(c));
+        }
+        self.build(w, &systems, &services, &connections, &[]).await
+    }
+
+    /// The snapshot an IntegrationService's decisions, status and route children read.
+    pub async fn service_snapshot(&self, svc: &IntegrationService) -> Result<Snapshot, Error> {
+        let systems = valid(&self.stores.systems);
+        let services = valid(&self.stores.services);
+        let connections = valid(&self.stores.connections);
+        let windows = valid(&self.stores.windows);
+        let mut w = Wanted::default();
+        self.service_closure(svc, &mut w, &services, &windows);
+        let k = key_of(svc);
+        for c in connections.iter().filter(|c| {
+            (
+                c.spec
+                    .service_ref
+                    .namespace_or(&c.namespace().unwrap_or_default())
+                    .to_string(),
+                c.spec.service_ref.name.clone(),
+            ) == k
+        }) {
+            self.add_connection(c, &mut w);
+        }
+        self.build(w, &systems, &services, &connections, &windows)
+            .await
+    }
+
+    /// The snapshot a ServiceConnection's decisions, status and credentials read.
+    pub async fn connection_snapshot(&self, conn: &ServiceConnection) -> Result<Snapshot, Error> {
+        let systems = valid(&self.stores.systems);
+        let services = valid(&self.stores.services);
+        let connections = valid(&self.stores.connections);
+        let windows = valid(&self.stores.windows);
+        let mut w = Wanted::default();
+        self.add_connection(conn, &mut w);
+        let own_ns = conn.namespace().unwrap_or_default();
+        let svc_key = (
+            conn.spec.service_ref.namespace_or(&own_ns).to_string(),
+            conn.spec.service_ref.name.clone(),
+        );
+        if let Some(svc) = services.iter().find(|s| key_of(*s) == svc_key) {
+            self.service_closure(svc, &mut w, &services, &windows);
+        }
+        self.build(w, &systems, &services, &connections, &windows)
+            .await
+    }
+
+    /// The snapshot a TechWindow's decisions read.
+    pub async fn window_snapshot(&self, win: &TechWindow) -> Result<Snapshot, Error> {
+        let systems = valid(&self.stores.systems);
+        let services = valid(&self.stores.services);
+        let connections = valid(&self.stores.connections);
+
+        let mut w = Wanted::default();
+        let k = key_of(win);
+        w.windows.insert(k.clone());
+        for s in services.iter().filter(|s| {
+            s.namespace().as_deref() == Some(k.0.as_str())
+                && (win
+                    .spec
+                    .targets
+                    .services
+                    .iter()
+                    .any(|t| t.name == s.name_any())
+                    || win
+                        .spec
+                        .targets
+                        .system
+                        .as_ref()
+                        .is_some_and(|t| t.name == s.spec.system_ref.name))
+        }) {
+            let sk = key_of(s);
+            w.services.insert(sk.clone());
+            w.systems
+                .insert((sk.0.clone(), s.spec.system_ref.name.clone()));
+            for c in connections.iter().filter(|c| {
+                (
+                    c.spec
+                        .service_ref
+                        .namespace_or(&c.namespace().unwrap_or_default())
+                        .to_string(),
+                    c.spec.service_ref.name.clone(),
+                ) == sk
+            }) {
+                w.connections.insert(key_of(c));
+            }
+        }
+        if let Some(sys) = &win.spec.targets.system {
+            w.systems.insert((k.0.clone(), sys.name.clone()));
+        }
+        let mut snap = self
+            .build(w, &systems, &services, &connections, &[])
+            .await?;
+        snap.add_window(win.clone());
+        Ok(snap)
+    }
+}

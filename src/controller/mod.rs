@@ -1,0 +1,386 @@
+//! `shep operator` (DESIGN §5): one `Controller` per kind, wired so that a change to any referenced
+//! object requeues exactly its dependants. Watches go through `DeserializeGuard`, so one malformed
+//! object never stalls the rest.
+
+pub mod apply;
+pub mod context;
+pub mod dereference;
+pub mod reconcile;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::StreamExt;
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::{ConfigMap, Secret, Service};
+use k8s_openapi::api::networking::v1::NetworkPolicy;
+use kube::api::Api;
+use kube::core::DeserializeGuard;
+use kube::runtime::events::Reporter;
+use kube::runtime::reflector::{self, ObjectRef, Store};
+use kube::runtime::{Controller, WatchStreamExt, watcher};
+use kube::{Client, ResourceExt};
+
+use crate::api::{InformationSystem, IntegrationService, ServiceConnection, TechWindow};
+use crate::calendar::Calendar;
+use crate::render::{LABEL_CONNECTION, LABEL_MANAGED_BY, LABEL_NAME, RenderSettings};
+use context::{Context, Stores};
+
+/// How the operator runs.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// The working-day calendar.
+    pub calendar: Calendar,
+    /// Render settings (route image, metrics namespace).
+    pub settings: RenderSettings,
+    /// The longest wait between two reconciles of one object (drift correction).
+    pub resync: Duration,
+    /// Name of this instance, for Events.
+    pub instance: Option<String>,
+}
+
+fn ok<K>(g: &DeserializeGuard<K>) -> Option<&K> {
+    g.0.as_ref().ok()
+}
+
+fn valid<K: Clone + kube::Resource>(s: &Store<DeserializeGuard<K>>) -> Vec<Arc<DeserializeGuard<K>>>
+where
+    K::DynamicType: std::hash::Hash + Eq + Clone,
+{
+    s.state()
+}
+
+/// The namespace/name a connection's serviceRef points at.
+fn service_of(c: &ServiceConnection) -> (String, String) {
+    let ns = c.namespace().unwrap_or_default();
+    (
+        c.spec.service_ref.namespace_or(&ns).to_string(),
+        c.spec.service_ref.name.clone(),
+    )
+}
+
+/// Services a window targets, from the services store.
+fn window_services(
+    w: &TechWindow,
+    services: &Store<DeserializeGuard<IntegrationService>>,
+) -> Vec<(String, String)> {
+    let ns = w.namespace().unwrap_or_default();
+    valid(services)
+        .iter()
+        .filter_map(|g| ok(g))
+        .filter(|s| s.namespace().as_deref() == Some(ns.as_str()))
+        .filter(|s| {
+            w.spec
+                .targets
+                .services
+                .iter()
+                .any(|t| t.name == s.name_any())
+                || w.spec
+                    .targets
+                    .system
+                    .as_ref()
+                    .is_some_and(|t| t.name == s.spec.system_ref.name)
+        })
+        .map(|s| (ns.clone(), s.name_any()))
+        .collect()
+}
+
+fn obj_ref<K: kube::Resource<DynamicType = ()>>(
+    k: &(String, String),
+) -> ObjectRef<DeserializeGuard<K>>
+where
+    DeserializeGuard<K>: kube::Resource<DynamicType = ()>,
+{
+    ObjectRef::new(&k.1).within(&k.0)
+}
+
+/// Runs the controllers until a termination signal.
+pub async fn run(client: Client, opts: Options) -> Result<(), kube::Error> {
+    let wc = watcher::Config::default().any_semantic();
+    let systems_api: Api<DeserializeGuard<InformationSystem>> = Api::all(client.clone());
+    let services_api: Api<DeserializeGuard<IntegrationService>> = Api::all(client.clone());
+    let connections_api: Api<DeserializeGuard<ServiceConnection>> = Api::all(client.clone());
+    let windows_api: Api<DeserializeGuard<TechWindow>> = Api::all(client.clone());
+    let credentials_selector =
+        format!("{LABEL_MANAGED_BY}=shep-operator,{LABEL_NAME}=shep-credentials");
+    let route_selector = format!("{LABEL_MANAGED_BY}=shep-operator,{LABEL_NAME}=shep-route");
+
+    // The issued credentials, shared by every dereference.
+    let (credentials, writer) = reflector::store::<Secret>();
+    let credentials_stream = reflector::reflector(
+        writer,
+        watcher(
+            Api::<Secret>::all(client.clone()),
+            watcher::Config::default().labels(&credentials_selector),
+        ),
+    )
+    .default_backoff()
+    .touched_objects()
+    .for_each(|_| futures::future::ready(()));
+
+    let sys_ctl = Controller::new(systems_api.clone(), wc.clone());
+    let svc_ctl = Controller::new(services_api.clone(), wc.clone());
+    let conn_ctl = Controller::new(connections_api.clone(), wc.clone());
+    let win_ctl = Controller::new(windows_api.clone(), wc.clone());
+    let stores = Stores {
+        systems: sys_ctl.store(),
+        services: svc_ctl.store(),
+        connections: conn_ctl.store(),
+        windows: win_ctl.store(),
+        credentials: credentials.clone(),
+    };
+
+    let reporter = Reporter {
+        controller: "shep-operator".into(),
+        instance: opts.instance.clone(),
+    };
+    let ctx = Arc::new(Context {
+        client: client.clone(),
+        stores: stores.clone(),
+        calendar: opts.calendar.clone(),
+        settings: opts.settings.clone(),
+        reporter,
+        resync: opts.resync,
+    });
+
+    // InformationSystem: its certificate Secret, and the services and connections it counts.
+    let s1 = stores.clone();
+    let sys_ctl = sys_ctl
+        .watches(
+            Api::<Secret>::all(client.clone()),
+            wc.clone(),
+            move |secret: Secret| {
+                let ns = secret.namespace().unwrap_or_default();
+                let name = secret.name_any();
+                valid(&s1.systems)
+                    .iter()
+                    .filter_map(|g| ok(g))
+                    .filter(|s| {
+                        s.namespace().as_deref() == Some(ns.as_str())
+                            && s.spec
+                                .transport_certificate
+                                .as_ref()
+                                .is_some_and(|t| t.secret_ref.name == name)
+                    })
+                    .map(|s| ObjectRef::from_obj(&DeserializeGuard(Ok(s.clone()))))
+                    .collect::<Vec<_>>()
+            },
+        )
+        .watches(services_api.clone(), wc.clone(), |g| {
+            ok(&g).map(|s| {
+                obj_ref::<InformationSystem>(&(
+                    s.namespace().unwrap_or_default(),
+                    s.spec.system_ref.name.clone(),
+                ))
+            })
+        })
+        .watches(connections_api.clone(), wc.clone(), |g| {
+            ok(&g).map(|c| {
+                obj_ref::<InformationSystem>(&(
+                    c.namespace().unwrap_or_default(),
+                    c.spec.system_ref.name.clone(),
+                ))
+            })
+        })
+        .shutdown_on_signal();
+
+    // IntegrationService: its route children; its connections, their credentials and systems; the
+    // owner system; tech windows.
+    let (s2, s3, s4) = (stores.clone(), stores.clone(), stores.clone());
+    let svc_ctl = svc_ctl
+        .owns(
+            Api::<ConfigMap>::all(client.clone()),
+            watcher::Config::default().labels(&route_selector),
+        )
+        .owns(
+            Api::<Secret>::all(client.clone()),
+            watcher::Config::default().labels(&route_selector),
+        )
+        .owns(
+            Api::<Deployment>::all(client.clone()),
+            watcher::Config::default().labels(&route_selector),
+        )
+        .owns(
+            Api::<Service>::all(client.clone()),
+            watcher::Config::default().labels(&route_selector),
+        )
+        .owns(
+            Api::<NetworkPolicy>::all(client.clone()),
+            watcher::Config::default().labels(&route_selector),
+        )
+        .watches(connections_api.clone(), wc.clone(), |g| {
+            ok(&g).map(|c| obj_ref::<IntegrationService>(&service_of(c)))
+        })
+        .watches(systems_api.clone(), wc.clone(), move |g| {
+            let Some(sys) = ok(&g) else { return Vec::new() };
+            let ns = sys.namespace().unwrap_or_default();
+            let name = sys.name_any();
+            let mut out: Vec<(String, String)> = valid(&s2.services)
+                .iter()
+                .filter_map(|g| ok(g))
+                .filter(|s| {
+                    s.namespace().as_deref() == Some(ns.as_str()) && s.spec.system_ref.name == name
+                })
+                .map(|s| (ns.clone(), s.name_any()))
+                .collect();
+            out.extend(
+                valid(&s2.connections)
+                    .iter()
+                    .filter_map(|g| ok(g))
+                    .filter(|c| {
+                        c.namespace().as_deref() == Some(ns.as_str())
+                            && c.spec.system_ref.name == name
+                    })
+                    .map(service_of),
+            );
+            out.sort();
+            out.dedup();
+            out.iter().map(obj_ref::<IntegrationService>).collect()
+        })
+        .watches(windows_api.clone(), wc.clone(), move |g| {
+            ok(&g)
+                .map(|w| {
+                    window_services(w, &s3.services)
+                        .iter()
+                        .map(obj_ref::<IntegrationService>)
+                        .collect::<Vec<_>>()
+                })
+                .unwrap_or_default()
+        })
+        .watches(
+            Api::<Secret>::all(client.clone()),
+            watcher::Config::default().labels(&credentials_selector),
+            move |secret: Secret| {
+                let ns = secret.namespace().unwrap_or_default();
+                let conn = secret
+                    .labels()
+                    .get(LABEL_CONNECTION)
+                    .cloned()
+                    .unwrap_or_default();
+                valid(&s4.connections)
+                    .iter()
+                    .filter_map(|g| ok(g))
+                    .filter(|c| {
+                        c.namespace().as_deref() == Some(ns.as_str())
+                            && crate::render::name_with_suffix(&c.name_any(), "") == conn
+                    })
+                    .map(|c| obj_ref::<IntegrationService>(&service_of(c)))
+                    .collect::<Vec<_>>()
+            },
+        )
+        .shutdown_on_signal();
+
+    // ServiceConnection: its credentials; its service, the systems on both sides, tech windows.
+    let (s5, s6, s7) = (stores.clone(), stores.clone(), stores.clone());
+    let conn_ctl = conn_ctl
+        .owns(
+            Api::<Secret>::all(client.clone()),
+            watcher::Config::default().labels(&credentials_selector),
+        )
+        .watches(services_api.clone(), wc.clone(), move |g| {
+            let Some(s) = ok(&g) else { return Vec::new() };
+            let k = (s.namespace().unwrap_or_default(), s.name_any());
+            valid(&s5.connections)
+                .iter()
+                .filter_map(|g| ok(g))
+                .filter(|c| service_of(c) == k)
+                .map(|c| {
+                    obj_ref::<ServiceConnection>(&(c.namespace().unwrap_or_default(), c.name_any()))
+                })
+                .collect()
+        })
+        .watches(systems_api.clone(), wc.clone(), move |g| {
+            let Some(sys) = ok(&g) else { return Vec::new() };
+            let ns = sys.namespace().unwrap_or_default();
+            let name = sys.name_any();
+            let owned: Vec<(String, String)> = valid(&s6.services)
+                .iter()
+                .filter_map(|g| ok(g))
+                .filter(|s| {
+                    s.namespace().as_deref() == Some(ns.as_str()) && s.spec.system_ref.name == name
+                })
+                .map(|s| (ns.clone(), s.name_any()))
+                .collect();
+            valid(&s6.connections)
+                .iter()
+                .filter_map(|g| ok(g))
+                .filter(|c| {
+                    (c.namespace().as_deref() == Some(ns.as_str())
+                        && c.spec.system_ref.name == name)
+                        || owned.contains(&service_of(c))
+                })
+                .map(|c| {
+                    obj_ref::<ServiceConnection>(&(c.namespace().unwrap_or_default(), c.name_any()))
+                })
+                .collect()
+        })
+        .watches(windows_api.clone(), wc.clone(), move |g| {
+            let Some(w) = ok(&g) else { return Vec::new() };
+            let targets = window_services(w, &s7.services);
+            valid(&s7.connections)
+                .iter()
+                .filter_map(|g| ok(g))
+                .filter(|c| targets.contains(&service_of(c)))
+                .map(|c| {
+                    obj_ref::<ServiceConnection>(&(c.namespace().unwrap_or_default(), c.name_any()))
+                })
+                .collect()
+        })
+        .shutdown_on_signal();
+
+    // TechWindow: the services it targets and whether they have initiators.
+    let (s8, s9) = (stores.clone(), stores.clone());
+    let win_ctl = win_ctl
+        .watches(services_api.clone(), wc.clone(), move |g| {
+            let Some(s) = ok(&g) else { return Vec::new() };
+            let k = (s.namespace().unwrap_or_default(), s.name_any());
+            valid(&s8.windows)
+                .iter()
+                .filter_map(|g| ok(g))
+                .filter(|w| window_services(w, &s8.services).contains(&k))
+                .map(|w| obj_ref::<TechWindow>(&(w.namespace().unwrap_or_default(), w.name_any())))
+                .collect()
+        })
+        .watches(connections_api.clone(), wc.clone(), move |g| {
+            let Some(c) = ok(&g) else { return Vec::new() };
+            let k = service_of(c);
+            valid(&s9.windows)
+                .iter()
+                .filter_map(|g| ok(g))
+                .filter(|w| window_services(w, &s9.services).contains(&k))
+                .map(|w| obj_ref::<TechWindow>(&(w.namespace().unwrap_or_default(), w.name_any())))
+                .collect()
+        })
+        .shutdown_on_signal();
+
+    fn log<T: std::fmt::Debug, E: std::fmt::Display>(
+        kind: &'static str,
+    ) -> impl FnMut(Result<T, E>) -> futures::future::Ready<()> {
+        move |r| {
+            if let Err(e) = r {
+                tracing::debug!(kind, error = %e, "reconcile stream");
+            }
+            futures::future::ready(())
+        }
+    }
+
+    tracing::info!("shep operator started");
+    let systems = sys_ctl
+        .run(reconcile::system, reconcile::error_policy, ctx.clone())
+        .for_each(log("InformationSystem"));
+    let services = svc_ctl
+        .run(reconcile::service, reconcile::error_policy, ctx.clone())
+        .for_each(log("IntegrationService"));
+    let connections = conn_ctl
+        .run(reconcile::connection, reconcile::error_policy, ctx.clone())
+        .for_each(log("ServiceConnection"));
+    let windows = win_ctl
+        .run(reconcile::window, reconcile::error_policy, ctx.clone())
+        .for_each(log("TechWindow"));
+    tokio::select! {
+        _ = futures::future::join4(systems, services, connections, windows) => {}
+        _ = credentials_stream => {}
+    }
+    tracing::info!("shep operator stopped");
+    Ok(())
+}

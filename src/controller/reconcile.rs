@@ -1,0 +1,323 @@
+//! One reconcile per kind: dereference (read references) → decide → render (pure, through
+//! [`plan_with`]) → apply (server-side apply and orphan cleanup) → status (server-side apply of the
+//! status and the journal, each new entry also an Event and a log line). Requeues at the next moment a
+//! decision can change.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use jiff::Timestamp;
+use kube::api::{Api, Patch, PatchParams};
+use kube::core::DeserializeGuard;
+use kube::runtime::controller::Action;
+use kube::runtime::events::{Event, EventType, Recorder};
+use kube::{Resource, ResourceExt};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use super::apply::{apply_all, prune};
+use super::context::{Ctx, Error};
+use crate::api::{
+    FIELD_MANAGER, InformationSystem, IntegrationService, JournalEntry, ServiceConnection,
+    TechWindow,
+};
+use crate::plan::{Issue, plan_with};
+use crate::render::{LABEL_CONNECTION, LABEL_MANAGED_BY, LABEL_NAME, LABEL_SERVICE};
+use crate::snapshot::key_of;
+
+/// Kinds of the route children of a service.
+const ROUTE_KINDS: &[&str] = &[
+    "ConfigMap",
+    "Secret",
+    "Deployment",
+    "Service",
+    "NetworkPolicy",
+];
+
+fn requeue(next: Option<Timestamp>, now: Timestamp, resync: Duration) -> Action {
+    let wait = next
+        .and_then(|t| {
+            let d = t.as_nanosecond() - now.as_nanosecond();
+            (d > 0).then(|| Duration::from_nanos(u64::try_from(d).unwrap_or(u64::MAX)))
+        })
+        .map(|d| d + Duration::from_millis(500))
+        .unwrap_or(resync)
+        .min(resync);
+    Action::requeue(wait)
+}
+
+/// Writes the status with server-side apply, unless it is unchanged.
+async fn write_status<K, S>(
+    api: &Api<K>,
+    obj: &K,
+    current: Option<&S>,
+    status: &S,
+) -> Result<(), Error>
+where
+    K: Resource<DynamicType = ()> + Clone + DeserializeOwned + std::fmt::Debug,
+    S: Serialize + PartialEq,
+{
+    if current == Some(status) {
+        return Ok(());
+    }
+    let body = serde_json::json!({
+        "apiVersion": K::api_version(&()),
+        "kind": K::kind(&()),
+        "status": status,
+    });
+    api.patch_status(
+        &obj.name_any(),
+        &PatchParams::apply(FIELD_MANAGER).force(),
+        &Patch::Apply(&body),
+    )
+    .await
+    .map(|_| ())
+    .map_err(|source| Error::Status {
+        object: format!(
+            "{} {}/{}",
+            K::kind(&()),
+            obj.namespace().unwrap_or_default(),
+            obj.name_any()
+        ),
+        source,
+    })
+}
+
+fn warning(e: &JournalEntry) -> bool {
+    e.message.starts_with("Suspended=True")
+        || e.message.starts_with("DeadlineExceeded=True")
+        || e.message.starts_with("Stalled=True")
+        || e.message.starts_with("Ready=False")
+}
+
+/// Publishes journal entries as Events and structured log lines: the chain survives outside the
+/// object (DESIGN §2).
+async fn publish<K: Resource<DynamicType = ()>>(ctx: &Ctx, obj: &K, entries: &[JournalEntry]) {
+    let recorder = Recorder::new(ctx.client.clone(), ctx.reporter.clone());
+    let reference = obj.object_ref(&());
+    for e in entries {
+        tracing::info!(
+            target: "journal",
+            kind = %K::kind(&()),
+            namespace = %obj.meta().namespace.clone().unwrap_or_default(),
+            name = %obj.meta().name.clone().unwrap_or_default(),
+            seq = e.seq,
+            hash = %e.hash,
+            entry_type = %e.type_,
+            reason = %e.reason,
+            message = %e.message,
+            "journal entry"
+        );
+        let ev = Event {
+            type_: if warning(e) {
+                EventType::Warning
+            } else {
+                EventType::Normal
+            },
+            reason: e.reason.chars().take(128).collect(),
+            note: Some(
+                format!("#{} {}: {}", e.seq, e.type_, e.message)
+                    .chars()
+                    .take(1000)
+                    .collect(),
+            ),
+            action: e.type_.chars().take(128).collect(),
+            secondary: None,
+        };
+        if let Err(err) = recorder.publish(&ev, &reference).await {
+            // The journal in status and the log line stand; a lost Event is reported, not fatal.
+            tracing::warn!(error = %err, "could not publish journal entry as an Event");
+        }
+    }
+}
+
+/// Reports a malformed object as a Warning Event and waits for it to change: one bad object never
+/// blocks the others, and never loops.
+async fn malformed<K: Resource<DynamicType = ()>>(
+    ctx: &Ctx,
+    invalid: &kube::core::error_boundary::InvalidObject,
+) -> Result<Action, Error> {
+    let name = invalid.metadata.name.clone().unwrap_or_default();
+    let ns = invalid.metadata.namespace.clone().unwrap_or_default();
+    tracing::warn!(kind = %K::kind(&()), namespace = %ns, name = %name, error = %invalid.error, "malformed object");
+    let reference = k8s_openapi::api::core::v1::ObjectReference {
+        api_version: Some(K::api_version(&()).to_string()),
+        kind: Some(K::kind(&()).to_string()),
+        name: Some(name),
+        namespace: Some(ns),
+        uid: invalid.metadata.uid.clone(),
+        ..Default::default()
+    };
+    let recorder = Recorder::new(ctx.client.clone(), ctx.reporter.clone());
+    let _ = recorder
+        .publish(
+            &Event {
+                type_: EventType::Warning,
+                reason: "Malformed".into(),
+                note: Some(
+                    format!("the operator cannot read this object: {}", invalid.error)
+                        .chars()
+                        .take(1000)
+                        .collect(),
+                ),
+                action: "Reconcile".into(),
+                secondary: None,
+            },
+            &reference,
+        )
+        .await;
+    Ok(Action::await_change())
+}
+
+/// Reads the newest version of the object (the store may lag behind the last status write, and the
+/// journal must continue from the newest head).
+async fn fresh<K>(api: &Api<K>, name: &str) -> Result<Option<K>, Error>
+where
+    K: Resource<DynamicType = ()> + Clone + DeserializeOwned + std::fmt::Debug,
+{
+    api.get_opt(name)
+        .await
+        .map_err(|source| Error::Dereference {
+            object: format!("{} {name}", K::kind(&())),
+            source,
+        })
+}
+
+/// Reconciles an InformationSystem.
+pub async fn system(
+    obj: Arc<DeserializeGuard<InformationSystem>>,
+    ctx: Ctx,
+) -> Result<Action, Error> {
+    let o = match &obj.0 {
+        Ok(o) => o,
+        Err(invalid) => return malformed::<InformationSystem>(&ctx, invalid).await,
+    };
+    let key = key_of(o);
+    let api: Api<InformationSystem> = Api::namespaced(ctx.client.clone(), &key.0);
+    let Some(o) = fresh(&api, &key.1).await? else {
+        return Ok(Action::await_change());
+    };
+    let mut snap = ctx.system_snapshot(&key).await?;
+    snap.add_system(o.clone());
+    let now = Timestamp::now();
+    let p = plan_with(
+        &snap,
+        now,
+        &ctx.calendar,
+        &ctx.settings,
+        Issue::ExistingOnly,
+    );
+    let (Some(built), Some(d)) = (p.systems.get(&key), p.decisions.systems.get(&key)) else {
+        return Ok(Action::requeue(ctx.resync));
+    };
+    write_status(&api, &o, o.status.as_ref(), &built.status).await?;
+    publish(&ctx, &o, &built.entries).await;
+    Ok(requeue(d.assessment.next_change, now, ctx.resync))
+}
+
+/// Reconciles an IntegrationService: its route children per contour, and its status.
+pub async fn service(
+    obj: Arc<DeserializeGuard<IntegrationService>>,
+    ctx: Ctx,
+) -> Result<Action, Error> {
+    let o = match &obj.0 {
+        Ok(o) => o,
+        Err(invalid) => return malformed::<IntegrationService>(&ctx, invalid).await,
+    };
+    let key = key_of(o);
+    let api: Api<IntegrationService> = Api::namespaced(ctx.client.clone(), &key.0);
+    let Some(o) = fresh(&api, &key.1).await? else {
+        return Ok(Action::await_change());
+    };
+    let mut snap = ctx.service_snapshot(&o).await?;
+    snap.add_service(o.clone());
+    let now = Timestamp::now();
+    let p = plan_with(
+        &snap,
+        now,
+        &ctx.calendar,
+        &ctx.settings,
+        Issue::ExistingOnly,
+    );
+    let (Some((built, children)), Some(d)) = (p.services.get(&key), p.decisions.services.get(&key))
+    else {
+        return Ok(Action::requeue(ctx.resync));
+    };
+    apply_all(&ctx.client, children).await?;
+    let selector = format!(
+        "{LABEL_MANAGED_BY}={FIELD_MANAGER},{LABEL_NAME}=shep-route,{LABEL_SERVICE}={}",
+        crate::render::name_with_suffix(&key.1, "")
+    );
+    prune(&ctx.client, &key.0, &selector, children, ROUTE_KINDS).await?;
+    write_status(&api, &o, o.status.as_ref(), &built.status).await?;
+    publish(&ctx, &o, &built.entries).await;
+    Ok(requeue(d.next_change, now, ctx.resync))
+}
+
+/// Reconciles a ServiceConnection: its credentials Secrets per contour, and its status.
+pub async fn connection(
+    obj: Arc<DeserializeGuard<ServiceConnection>>,
+    ctx: Ctx,
+) -> Result<Action, Error> {
+    let o = match &obj.0 {
+        Ok(o) => o,
+        Err(invalid) => return malformed::<ServiceConnection>(&ctx, invalid).await,
+    };
+    let key = key_of(o);
+    let api: Api<ServiceConnection> = Api::namespaced(ctx.client.clone(), &key.0);
+    let Some(o) = fresh(&api, &key.1).await? else {
+        return Ok(Action::await_change());
+    };
+    let mut snap = ctx.connection_snapshot(&o).await?;
+    snap.add_connection(o.clone());
+    let now = Timestamp::now();
+    let p = plan_with(&snap, now, &ctx.calendar, &ctx.settings, Issue::Generate);
+    let (Some((built, children)), Some(d)) =
+        (p.connections.get(&key), p.decisions.connections.get(&key))
+    else {
+        return Ok(Action::requeue(ctx.resync));
+    };
+    apply_all(&ctx.client, children).await?;
+    let selector = format!(
+        "{LABEL_MANAGED_BY}={FIELD_MANAGER},{LABEL_NAME}=shep-credentials,{LABEL_CONNECTION}={}",
+        crate::render::name_with_suffix(&key.1, "")
+    );
+    prune(&ctx.client, &key.0, &selector, children, &["Secret"]).await?;
+    write_status(&api, &o, o.status.as_ref(), &built.status).await?;
+    publish(&ctx, &o, &built.entries).await;
+    Ok(requeue(d.next_change, now, ctx.resync))
+}
+
+/// Reconciles a TechWindow.
+pub async fn window(obj: Arc<DeserializeGuard<TechWindow>>, ctx: Ctx) -> Result<Action, Error> {
+    let o = match &obj.0 {
+        Ok(o) => o,
+        Err(invalid) => return malformed::<TechWindow>(&ctx, invalid).await,
+    };
+    let key = key_of(o);
+    let api: Api<TechWindow> = Api::namespaced(ctx.client.clone(), &key.0);
+    let Some(o) = fresh(&api, &key.1).await? else {
+        return Ok(Action::await_change());
+    };
+    let snap = ctx.window_snapshot(&o).await?;
+    let now = Timestamp::now();
+    let p = plan_with(
+        &snap,
+        now,
+        &ctx.calendar,
+        &ctx.settings,
+        Issue::ExistingOnly,
+    );
+    let (Some(built), Some(d)) = (p.windows.get(&key), p.decisions.windows.get(&key)) else {
+        return Ok(Action::requeue(ctx.resync));
+    };
+    write_status(&api, &o, o.status.as_ref(), &built.status).await?;
+    publish(&ctx, &o, &built.entries).await;
+    Ok(requeue(d.assessment.next_change, now, ctx.resync))
+}
+
+/// On error: log it and try again soon; the error's phase says where it happened.
+pub fn error_policy<K>(_obj: Arc<K>, err: &Error, _ctx: Ctx) -> Action {
+    tracing::warn!(phase = err.phase(), error = %err, "reconcile failed; retrying");
+    Action::requeue(Duration::from_secs(5))
+}
