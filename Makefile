@@ -4,17 +4,17 @@ CARGO ?= cargo
 SHEP := target/release/shep
 DEMO_NOW ?= 2026-12-03T12:00:00+05:00
 
-.PHONY: all build test lint unit crds crds-check demo bench clean
+.PHONY: all build test lint unit crds crds-check demo bench clean cluster-up cluster-down
 
 all: build
 
 build:
 	$(CARGO) build --release --locked
 
-## make test: formatting, lints, CRD drift, unit, integration and property tests.
+## make test: formatting, lints, CRD drift, unit, integration and property tests, and the live
+## operator against a local control plane (built once, then cached), which is stopped afterwards.
 test: lint
-	$(CARGO) test --locked --all-targets
-	$(CARGO) test --locked --doc
+	$(CARGO) test --locked --all-targets; rc=$$?; tools/cluster-down.sh; exit $$rc
 
 lint:
 	$(CARGO) fmt --all -- --check
@@ -41,6 +41,13 @@ demo: build
 ## make bench: engine throughput on a synthetic registry (see docs/BENCHMARKS.md).
 bench:
 	$(CARGO) bench --locked --bench engine
+
+## make cluster-up / cluster-down: the local control plane (binaries built once into ~/.cache/shep-operator).
+cluster-up:
+	@tools/cluster-up.sh
+
+cluster-down:
+	@tools/cluster-down.sh
 
 clean:
 	$(CARGO) clean

@@ -2,8 +2,9 @@
 # Builds the local control plane used by tests and the demo from the Go module proxy (DESIGN §8):
 # kube-apiserver, kube-controller-manager and kube-scheduler from k8s.io/kubernetes with every k8s.io
 # staging module replaced by its matching v0.x release, etcd from go.etcd.io/etcd/server/v3 through a
-# three-line etcdmain wrapper, kwok (simulated nodes and pods) and helm. Binaries go to .cache/bin
-# (ignored); a binary that is already there for the same version is not rebuilt.
+# three-line etcdmain wrapper, kwok (simulated nodes and pods) and helm. Binaries go to
+# $SHEP_CACHE_DIR/bin (default ~/.cache/shep-operator/bin, outside any clone, so that a fresh clone on
+# the same machine reuses them); a binary that is already there for the same version is not rebuilt.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 K8S_VERSION=${K8S_VERSION:-v1.35.4}
@@ -11,7 +12,7 @@ ETCD_VERSION=${ETCD_VERSION:-v3.6.17}
 KWOK_VERSION=${KWOK_VERSION:-v0.8.0}
 HELM_VERSION=${HELM_VERSION:-v4.3.2}
 STAGING_VERSION="v0.${K8S_VERSION#v1.}"
-ROOT=$(pwd)/.cache
+ROOT=${SHEP_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/shep-operator}
 BIN=$ROOT/bin
 mkdir -p "$BIN" "$ROOT/src"
 export GOFLAGS=-mod=mod GOTOOLCHAIN=local CGO_ENABLED=0

@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 DIR=${SHEP_CLUSTER_DIR:-$ROOT/target/cluster}
-BIN=$ROOT/.cache/bin
+BIN=${SHEP_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/shep-operator}/bin
 log() { printf '[cluster-up] %s\n' "$*" >&2; }
 
 alive() { [ -f "$DIR/pids" ] && while read -r _ pid; do kill -0 "$pid" 2>/dev/null || return 1; done < "$DIR/pids"; }
