@@ -104,7 +104,16 @@ start kube-scheduler "$BIN/kube-scheduler" --kubeconfig="$KUBECONFIG_FILE" \
   --bind-address=127.0.0.1 --secure-port="$SCHED_PORT" --leader-elect=false --v=0
 
 log "kwok (a simulated node)"
-start kwok "$BIN/kwok" --kubeconfig="$KUBECONFIG_FILE" \
+# kwok's own "fast" stages: nodes become Ready, pods Running and Ready at once.
+KWOK_VERSION=$(cat "$BIN/kwok.version")
+KWOK_SRC=$(go env GOMODCACHE)/sigs.k8s.io/kwok@$KWOK_VERSION
+[ -d "$KWOK_SRC" ] || GOFLAGS=-mod=mod go mod download "sigs.k8s.io/kwok@$KWOK_VERSION"
+: > "$DIR/kwok-stages.yaml"
+for f in "$KWOK_SRC"/kustomize/stage/node/fast/*.yaml "$KWOK_SRC"/kustomize/stage/pod/fast/*.yaml; do
+  case "$f" in */kustomization.yaml) continue ;; esac
+  { echo "---"; cat "$f"; } >> "$DIR/kwok-stages.yaml"
+done
+start kwok "$BIN/kwok" --kubeconfig="$KUBECONFIG_FILE" --config="$DIR/kwok-stages.yaml" \
   --manage-all-nodes=false --manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake \
   --node-ip=127.0.0.1 --node-port="$KWOK_PORT" --server-address="127.0.0.1:$KWOK_PORT" --cidr=127.1.0.1/16
 kubectl --kubeconfig "$KUBECONFIG_FILE" apply -f - >/dev/null <<EOF
