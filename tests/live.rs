@@ -326,14 +326,17 @@ fn bank_becomes_active_with_routes_and_credentials() {
     let p = "live-a";
     apply(&example("02-bank-connected", p));
     let (svc_ns, bank_ns) = (format!("{p}-minjust"), format!("{p}-altyn-bank"));
-    let s = eventually("connection Active", 90, || {
+    let s = eventually("connection Active and Ready", 90, || {
         let s = status("serviceconnection", &bank_ns, "legal-entity-info")?;
-        if s["phase"] != "Active" {
-            return Err(format!("phase {}", s["phase"]));
+        if s["phase"] != "Active" || cond(&s, "Ready").0 != "True" {
+            return Err(format!(
+                "phase {} ready {:?}",
+                s["phase"],
+                cond(&s, "Ready")
+            ));
         }
         Ok(s)
     });
-    assert_eq!(cond(&s, "Ready").0, "True");
     assert_eq!(s["senderId"], json!(format!("{bank_ns}.legal-entity-info")));
     // The same password in the credentials Secret and, hashed, in the route's senders.
     let senders_prod = eventually("sender in production route", 60, || {

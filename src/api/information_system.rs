@@ -140,12 +140,12 @@ pub struct ResponsiblePerson {
 pub struct Networks {
     /// CIDRs of the system in the test contour.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    #[schemars(length(max = 64))]
+    #[schemars(length(max = 64), inner(length(max = 49)))]
     #[x_kube(validation = cidr_list_rule())]
     pub test: Vec<String>,
     /// CIDRs of the system in the production contour.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    #[schemars(length(max = 64))]
+    #[schemars(length(max = 64), inner(length(max = 49)))]
     #[x_kube(validation = cidr_list_rule())]
     pub production: Vec<String>,
 }

@@ -115,7 +115,7 @@ pub struct ContourAccess {
     pub enabled: bool,
     /// Extra source CIDRs beyond the initiator system's networks for this contour.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    #[schemars(length(max = 64))]
+    #[schemars(length(max = 64), inner(length(max = 49)))]
     #[x_kube(validation = cidr_list_rule())]
     pub source_cidrs: Vec<String>,
     /// In-cluster namespaces whose pods may call the route (label selector on namespaces).
