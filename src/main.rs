@@ -64,6 +64,21 @@ enum Command {
         /// Log format: text or json.
         #[arg(long, env = "SHEP_LOG_FORMAT", default_value = "text")]
         log_format: String,
+        /// Where /healthz, /readyz and /metrics are served.
+        #[arg(long, env = "SHEP_HEALTH_ADDR", default_value = "127.0.0.1:8080")]
+        health_addr: std::net::SocketAddr,
+        /// Run without leader election (a single replica).
+        #[arg(long)]
+        no_leader_election: bool,
+        /// Namespace of the leader-election Lease.
+        #[arg(long, env = "POD_NAMESPACE", default_value = "shep-system")]
+        lease_namespace: String,
+        /// Name of the leader-election Lease.
+        #[arg(long, default_value = "shep-operator")]
+        lease_name: String,
+        /// Seconds a lease lasts without renewal.
+        #[arg(long, default_value_t = 15)]
+        lease_seconds: u64,
     },
     /// Working-day arithmetic with the Kazakhstan calendar.
     Calendar {
@@ -167,6 +182,11 @@ fn run(cli: Cli) -> Result<(), Failure> {
             metrics_namespace,
             resync_seconds,
             log_format,
+            health_addr,
+            no_leader_election,
+            lease_namespace,
+            lease_name,
+            lease_seconds,
         } => {
             init_logging(&log_format);
             let mut settings = RenderSettings {
@@ -176,13 +196,27 @@ fn run(cli: Cli) -> Result<(), Failure> {
             if let Some(i) = route_image {
                 settings.route_image = i;
             }
+            let instance = std::env::var("POD_NAME")
+                .ok()
+                .or_else(|| std::env::var("HOSTNAME").ok())
+                .unwrap_or_else(|| "shep".into());
+            let identity = format!("{instance}-{}", std::process::id());
+            let lease_seconds = lease_seconds.clamp(5, 300);
             let opts = shep_operator::controller::Options {
                 calendar: commands::load_calendar(calendar.as_deref())?,
                 settings,
                 resync: std::time::Duration::from_secs(resync_seconds.max(5)),
-                instance: std::env::var("POD_NAME")
-                    .ok()
-                    .or_else(|| std::env::var("HOSTNAME").ok()),
+                instance: Some(identity.clone()),
+                lease: (!no_leader_election).then(|| {
+                    shep_operator::controller::leader::LeaseConfig {
+                        namespace: lease_namespace,
+                        name: lease_name,
+                        identity,
+                        duration: std::time::Duration::from_secs(lease_seconds),
+                        renew_every: std::time::Duration::from_secs((lease_seconds / 3).max(1)),
+                    }
+                }),
+                health_addr: Some(health_addr),
             };
             let rt = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()

@@ -20,7 +20,7 @@ fi
 "$ROOT/tools/cluster-down.sh" >/dev/null 2>&1 || true
 
 "$ROOT/tools/build-control-plane.sh" all
-mkdir -p "$DIR/pki" "$DIR/logs"
+mkdir -p "$DIR/pki" "$DIR/logs" "$DIR/cmd"
 : > "$DIR/pids"
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
@@ -63,7 +63,9 @@ EOF
 
 start() { # name command...
   local name=$1; shift
-  "$@" > "$DIR/logs/$name.log" 2>&1 &
+  # The command is kept so that a test can restart one component (tools/cluster-restart.sh).
+  printf '%q ' "$@" > "$DIR/cmd/$name"
+  "$@" >> "$DIR/logs/$name.log" 2>&1 &
   echo "$name $!" >> "$DIR/pids"
 }
 

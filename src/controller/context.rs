@@ -42,6 +42,8 @@ pub struct Context {
     pub reporter: Reporter,
     /// The longest a reconcile waits before looking again (drift correction).
     pub resync: std::time::Duration,
+    /// Prometheus metrics.
+    pub metrics: Arc<super::metrics::Metrics>,
 }
 
 /// Shared context handle.

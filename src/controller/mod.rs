@@ -5,6 +5,9 @@
 pub mod apply;
 pub mod context;
 pub mod dereference;
+pub mod health;
+pub mod leader;
+pub mod metrics;
 pub mod reconcile;
 
 use std::sync::Arc;
@@ -35,8 +38,48 @@ pub struct Options {
     pub settings: RenderSettings,
     /// The longest wait between two reconciles of one object (drift correction).
     pub resync: Duration,
-    /// Name of this instance, for Events.
+    /// Name of this instance, for Events and the Lease.
     pub instance: Option<String>,
+    /// Leader election; `None` runs the controllers at once (a single replica).
+    pub lease: Option<leader::LeaseConfig>,
+    /// Where `/healthz`, `/readyz` and `/metrics` are served.
+    pub health_addr: Option<std::net::SocketAddr>,
+}
+
+/// Why the operator stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// The API server could not be reached at start.
+    #[error("cannot reach the API server: {0}")]
+    Connect(#[source] kube::Error),
+    /// The health endpoint could not be bound.
+    #[error("cannot serve health and metrics on {addr}: {source}")]
+    Health {
+        /// The address.
+        addr: std::net::SocketAddr,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Runs a reconcile and records its duration and outcome.
+async fn timed<F>(
+    kind: &'static str,
+    ctx: Arc<Context>,
+    fut: F,
+) -> Result<kube::runtime::controller::Action, context::Error>
+where
+    F: std::future::Future<Output = Result<kube::runtime::controller::Action, context::Error>>,
+{
+    let start = std::time::Instant::now();
+    let r = fut.await;
+    ctx.metrics.observe(
+        kind,
+        start.elapsed(),
+        r.as_ref().err().map(context::Error::phase),
+    );
+    r
 }
 
 fn ok<K>(g: &DeserializeGuard<K>) -> Option<&K> {
@@ -94,8 +137,91 @@ where
     ObjectRef::new(&k.1).within(&k.0)
 }
 
-/// Runs the controllers until a termination signal.
-pub async fn run(client: Client, opts: Options) -> Result<(), kube::Error> {
+/// Resolves when SIGTERM or SIGINT arrives (the flag is set for every later listener too).
+async fn terminated(mut rx: tokio::sync::watch::Receiver<bool>) {
+    let _ = rx.wait_for(|stop| *stop).await;
+}
+
+fn listen_for_signals() -> tokio::sync::watch::Receiver<bool> {
+    let (tx, rx) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = tokio::signal::ctrl_c() => {}
+            }
+        }
+        #[cfg(not(unix))]
+        let _ = tokio::signal::ctrl_c().await;
+        tracing::info!("termination signal: draining");
+        let _ = tx.send(true);
+    });
+    rx
+}
+
+/// Runs the operator until a termination signal: serves health and metrics; with leader election,
+/// waits for the lease, leads until it is lost (then stands by again) and releases it on the way out.
+pub async fn run(client: Client, opts: Options) -> Result<(), RunError> {
+    let metrics = Arc::new(metrics::Metrics::default());
+    if let Some(addr) = opts.health_addr {
+        let bound = health::serve(addr, metrics.clone())
+            .await
+            .map_err(|source| RunError::Health { addr, source })?;
+        tracing::info!(%bound, "serving /healthz, /readyz and /metrics");
+    }
+    let version = client
+        .apiserver_version()
+        .await
+        .map_err(RunError::Connect)?;
+    tracing::info!(version = %version.git_version, "connected to the API server");
+    metrics
+        .ready
+        .store(true, std::sync::atomic::Ordering::Relaxed);
+    let stop = listen_for_signals();
+    loop {
+        if let Some(lease) = &opts.lease {
+            tokio::select! {
+                _ = leader::acquire(&client, lease) => {}
+                _ = terminated(stop.clone()) => return Ok(()),
+            }
+        }
+        metrics
+            .leader
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+        let keep_lease = async {
+            match &opts.lease {
+                Some(l) => leader::keep(&client, l).await,
+                None => futures::future::pending::<()>().await,
+            }
+        };
+        let lost = tokio::select! {
+            _ = lead(client.clone(), &opts, metrics.clone(), stop.clone()) => false,
+            _ = keep_lease => true,
+        };
+        metrics
+            .leader
+            .store(false, std::sync::atomic::Ordering::Relaxed);
+        if !lost {
+            if let Some(lease) = &opts.lease {
+                leader::release(&client, lease).await;
+            }
+            tracing::info!("shep operator stopped");
+            return Ok(());
+        }
+        tracing::warn!("lost the lease: stopped the controllers; standing by to lead again");
+    }
+}
+
+/// Runs the controllers until `stop` is set (they drain in-flight reconciles first).
+async fn lead(
+    client: Client,
+    opts: &Options,
+    metrics: Arc<metrics::Metrics>,
+    stop: tokio::sync::watch::Receiver<bool>,
+) {
     let wc = watcher::Config::default().any_semantic();
     let systems_api: Api<DeserializeGuard<InformationSystem>> = Api::all(client.clone());
     let services_api: Api<DeserializeGuard<IntegrationService>> = Api::all(client.clone());
@@ -141,6 +267,7 @@ pub async fn run(client: Client, opts: Options) -> Result<(), kube::Error> {
         settings: opts.settings.clone(),
         reporter,
         resync: opts.resync,
+        metrics: metrics.clone(),
     });
 
     // InformationSystem: its certificate Secret, and the services and connections it counts.
@@ -182,7 +309,7 @@ pub async fn run(client: Client, opts: Options) -> Result<(), kube::Error> {
                 ))
             })
         })
-        .shutdown_on_signal();
+        .graceful_shutdown_on(terminated(stop.clone()));
 
     // IntegrationService: its route children; its connections, their credentials and systems; the
     // owner system; tech windows.
@@ -268,7 +395,7 @@ pub async fn run(client: Client, opts: Options) -> Result<(), kube::Error> {
                     .collect::<Vec<_>>()
             },
         )
-        .shutdown_on_signal();
+        .graceful_shutdown_on(terminated(stop.clone()));
 
     // ServiceConnection: its credentials; its service, the systems on both sides, tech windows.
     let (s5, s6, s7) = (stores.clone(), stores.clone(), stores.clone());
@@ -326,7 +453,7 @@ pub async fn run(client: Client, opts: Options) -> Result<(), kube::Error> {
                 })
                 .collect()
         })
-        .shutdown_on_signal();
+        .graceful_shutdown_on(terminated(stop.clone()));
 
     // TechWindow: the services it targets and whether they have initiators.
     let (s8, s9) = (stores.clone(), stores.clone());
@@ -351,7 +478,7 @@ pub async fn run(client: Client, opts: Options) -> Result<(), kube::Error> {
                 .map(|w| obj_ref::<TechWindow>(&(w.namespace().unwrap_or_default(), w.name_any())))
                 .collect()
         })
-        .shutdown_on_signal();
+        .graceful_shutdown_on(terminated(stop.clone()));
 
     fn log<T: std::fmt::Debug, E: std::fmt::Display>(
         kind: &'static str,
@@ -366,21 +493,35 @@ pub async fn run(client: Client, opts: Options) -> Result<(), kube::Error> {
 
     tracing::info!("shep operator started");
     let systems = sys_ctl
-        .run(reconcile::system, reconcile::error_policy, ctx.clone())
+        .run(
+            |o, c| timed("InformationSystem", c.clone(), reconcile::system(o, c)),
+            reconcile::error_policy,
+            ctx.clone(),
+        )
         .for_each(log("InformationSystem"));
     let services = svc_ctl
-        .run(reconcile::service, reconcile::error_policy, ctx.clone())
+        .run(
+            |o, c| timed("IntegrationService", c.clone(), reconcile::service(o, c)),
+            reconcile::error_policy,
+            ctx.clone(),
+        )
         .for_each(log("IntegrationService"));
     let connections = conn_ctl
-        .run(reconcile::connection, reconcile::error_policy, ctx.clone())
+        .run(
+            |o, c| timed("ServiceConnection", c.clone(), reconcile::connection(o, c)),
+            reconcile::error_policy,
+            ctx.clone(),
+        )
         .for_each(log("ServiceConnection"));
     let windows = win_ctl
-        .run(reconcile::window, reconcile::error_policy, ctx.clone())
+        .run(
+            |o, c| timed("TechWindow", c.clone(), reconcile::window(o, c)),
+            reconcile::error_policy,
+            ctx.clone(),
+        )
         .for_each(log("TechWindow"));
     tokio::select! {
         _ = futures::future::join4(systems, services, connections, windows) => {}
         _ = credentials_stream => {}
     }
-    tracing::info!("shep operator stopped");
-    Ok(())
 }

@@ -212,6 +212,13 @@ pub async fn system(
     };
     write_status(&api, &o, o.status.as_ref(), &built.status).await?;
     publish(&ctx, &o, &built.entries).await;
+    ctx.metrics.set_state(
+        "InformationSystem",
+        &key,
+        Some((d.suspension.is_some(), false)),
+    );
+    ctx.metrics
+        .journaled("InformationSystem", built.entries.len());
     Ok(requeue(d.assessment.next_change, now, ctx.resync))
 }
 
@@ -251,6 +258,13 @@ pub async fn service(
     prune(&ctx.client, &key.0, &selector, children, ROUTE_KINDS).await?;
     write_status(&api, &o, o.status.as_ref(), &built.status).await?;
     publish(&ctx, &o, &built.entries).await;
+    ctx.metrics.set_state(
+        "IntegrationService",
+        &key,
+        Some((d.suspension.is_some(), d.deadline_exceeded)),
+    );
+    ctx.metrics
+        .journaled("IntegrationService", built.entries.len());
     Ok(requeue(d.next_change, now, ctx.resync))
 }
 
@@ -285,6 +299,13 @@ pub async fn connection(
     prune(&ctx.client, &key.0, &selector, children, &["Secret"]).await?;
     write_status(&api, &o, o.status.as_ref(), &built.status).await?;
     publish(&ctx, &o, &built.entries).await;
+    ctx.metrics.set_state(
+        "ServiceConnection",
+        &key,
+        Some((d.suspension.is_some(), d.deadline_exceeded)),
+    );
+    ctx.metrics
+        .journaled("ServiceConnection", built.entries.len());
     Ok(requeue(d.next_change, now, ctx.resync))
 }
 
@@ -313,6 +334,8 @@ pub async fn window(obj: Arc<DeserializeGuard<TechWindow>>, ctx: Ctx) -> Result<
     };
     write_status(&api, &o, o.status.as_ref(), &built.status).await?;
     publish(&ctx, &o, &built.entries).await;
+    ctx.metrics.set_window(&key, Some(d.assessment.active));
+    ctx.metrics.journaled("TechWindow", built.entries.len());
     Ok(requeue(d.assessment.next_change, now, ctx.resync))
 }
 
