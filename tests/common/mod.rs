@@ -1,5 +1,5 @@
-//! The harness of the live tests: the local control plane (kube-apiserver + etcd + controller-manager
-//! + scheduler + kwok on loopback, started by tools/cluster-up.sh), the CRDs, the operator's RBAC of
+//! The harness of the live tests: the local control plane (kube-apiserver, etcd, controller-manager,
+//! scheduler and kwok on loopback, started by tools/cluster-up.sh), the CRDs, the operator's RBAC of
 //! deploy/rbac.yaml, and `shep operator` processes running under that ServiceAccount, so that a
 //! permission the operator lacks fails the tests.
 #![allow(dead_code)]
