@@ -390,3 +390,186 @@ fn children_are_restored_and_credentials_go_with_their_connection() {
         }
     });
 }
+
+/// Renders the cluster's own objects of the given namespaces with the library and compares phases,
+/// condition statuses and children with what the operator wrote.
+fn compare_with_render(namespaces: &[String]) -> Result<(), String> {
+    let in_scope = |v: &serde_json::Value| {
+        namespaces
+            .iter()
+            .any(|n| v["metadata"]["namespace"] == n.as_str())
+    };
+    let crs = get_json(&[
+        "informationsystems,integrationservices,serviceconnections,techwindows",
+        "-A",
+    ])
+    .ok_or("list")?;
+    let secrets = get_json(&["secrets", "-A"]).ok_or("secrets")?;
+    let mut loaded = shep_operator::manifest::Loaded::default();
+    let checker = shep_operator::manifest::Checker::new();
+    let mut observed = Vec::new();
+    for item in crs["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|v| in_scope(v))
+    {
+        if item["status"]["observedGeneration"] != item["metadata"]["generation"] {
+            return Err(format!("{} not observed yet", item["metadata"]["name"]));
+        }
+        let mut v = item.clone();
+        v["metadata"]
+            .as_object_mut()
+            .unwrap()
+            .remove("managedFields");
+        observed.push(v.clone());
+        loaded.add_value("cluster", v, &checker);
+    }
+    for s in secrets["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|v| in_scope(v))
+    {
+        loaded.add_value("cluster", s.clone(), &checker);
+    }
+    if !loaded.errors.is_empty() {
+        return Err(format!("{:?}", loaded.errors));
+    }
+    let p = shep_operator::plan::plan_with(
+        &loaded.snapshot,
+        jiff::Timestamp::now(),
+        &shep_operator::calendar::Calendar::default(),
+        &shep_operator::render::RenderSettings::default(),
+        shep_operator::plan::Issue::ExistingOnly,
+    );
+    let docs = shep_operator::commands::render::documents(&loaded.snapshot, &p, true);
+    // Statuses: phase and every condition's status.
+    for o in &observed {
+        let d = docs
+            .iter()
+            .find(|d| {
+                d["kind"] == o["kind"]
+                    && d["metadata"]["namespace"] == o["metadata"]["namespace"]
+                    && d["metadata"]["name"] == o["metadata"]["name"]
+            })
+            .ok_or("rendered object missing")?;
+        let id = format!(
+            "{} {}/{}",
+            o["kind"], o["metadata"]["namespace"], o["metadata"]["name"]
+        );
+        if d["status"]["phase"] != o["status"]["phase"] {
+            return Err(format!(
+                "{id}: phase {} in the cluster, {} rendered",
+                o["status"]["phase"], d["status"]["phase"]
+            ));
+        }
+        for c in d["status"]["conditions"].as_array().unwrap() {
+            let t = c["type"].as_str().unwrap();
+            if cond(&o["status"], t).0 != c["status"].as_str().unwrap() {
+                return Err(format!(
+                    "{id}: {t} is {:?} in the cluster, {} rendered",
+                    cond(&o["status"], t),
+                    c["status"]
+                ));
+            }
+        }
+    }
+    // Children: the same objects, with the same route configs, senders and policies.
+    let rendered: Vec<&serde_json::Value> = docs
+        .iter()
+        .filter(|d| {
+            !d["apiVersion"]
+                .as_str()
+                .unwrap_or("")
+                .starts_with("integration.egov.kz")
+        })
+        .collect();
+    let managed = get_json(&[
+        "configmaps,secrets,deployments,services,networkpolicies",
+        "-A",
+        "-l",
+        "app.kubernetes.io/managed-by=shep-operator",
+    ])
+    .ok_or("children")?;
+    let managed: Vec<&serde_json::Value> = managed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|v| in_scope(v))
+        .collect();
+    let ids = |v: &[&serde_json::Value]| {
+        let mut ids: Vec<String> = v
+            .iter()
+            .map(|d| {
+                format!(
+                    "{} {}/{}",
+                    d["kind"], d["metadata"]["namespace"], d["metadata"]["name"]
+                )
+            })
+            .collect();
+        ids.sort();
+        ids
+    };
+    if ids(&rendered) != ids(&managed) {
+        return Err(format!(
+            "children differ:\ncluster  {:?}\nrendered {:?}",
+            ids(&managed),
+            ids(&rendered)
+        ));
+    }
+    for r in &rendered {
+        let m = managed
+            .iter()
+            .find(|m| {
+                m["kind"] == r["kind"]
+                    && m["metadata"]["namespace"] == r["metadata"]["namespace"]
+                    && m["metadata"]["name"] == r["metadata"]["name"]
+            })
+            .unwrap();
+        let same = match r["kind"].as_str().unwrap() {
+            "ConfigMap" | "Secret" => r["data"] == m["data"],
+            "NetworkPolicy" => r["spec"] == m["spec"],
+            "Deployment" => {
+                r["spec"]["template"]["spec"]["containers"][0]["args"]
+                    == m["spec"]["template"]["spec"]["containers"][0]["args"]
+            }
+            _ => true,
+        };
+        if !same {
+            return Err(format!(
+                "{} {}/{} differs from its rendering",
+                r["kind"], r["metadata"]["namespace"], r["metadata"]["name"]
+            ));
+        }
+    }
+    Ok(())
+}
+
+#[test]
+fn every_example_reaches_what_shep_render_predicts() {
+    for (i, folder) in [
+        "01-owner-published-sync-soap",
+        "02-bank-connected",
+        "03-bank-protocol-revoked",
+        "04-connection-without-contract",
+        "05-state-to-state",
+        "06-tech-windows",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let prefix = format!("ex{i}");
+        let docs = example(folder, &prefix);
+        apply(&docs);
+        let mut namespaces: Vec<String> = docs
+            .iter()
+            .map(|d| d["metadata"]["namespace"].as_str().unwrap().to_string())
+            .collect();
+        namespaces.sort();
+        namespaces.dedup();
+        eventually(&format!("{folder} matches its rendering"), 120, || {
+            compare_with_render(&namespaces)
+        });
+    }
+}
