@@ -4,7 +4,7 @@ CARGO ?= cargo
 SHEP := target/release/shep
 DEMO_NOW ?= 2026-12-03T12:00:00+05:00
 
-.PHONY: all build test lint unit crds crds-check demo bench clean cluster-up cluster-down
+.PHONY: all build test lint crds demo preview bench clean cluster-up cluster-down
 
 all: build
 
@@ -24,19 +24,17 @@ lint:
 crds:
 	$(CARGO) run --quiet --locked -- crds > crds/crds.yaml
 
-## make demo: render every example scenario at a fixed clock and summarise what the rules say.
+## make demo: the live operator on a local control plane with the example registry (DEMO_STOP=1 stops
+## it afterwards; otherwise `make cluster-down` does).
 demo: build
+	@tools/demo.sh
+
+## make preview: what the operator would do with each example, without a cluster (shep render).
+preview: build
 	@for d in examples/*/; do \
 	  echo; echo "=== $$d ($$(head -n 1 $$d/README.md 2>/dev/null | sed 's/^# //'))"; \
 	  $(SHEP) render -f $$d --now $(DEMO_NOW) -o summary || exit 1; \
 	done
-	@echo; echo "=== journal of altyn-bank/legal-entity-info after its protocol was revoked"
-	@$(SHEP) render -f examples/03-bank-protocol-revoked --now $(DEMO_NOW) \
-	  | awk '/^kind: ServiceConnection/{p=1} p&&/^---/{exit} p' \
-	  | awk '/^  journal:/{j=1;next} j&&/^  [a-zA-Z]/{j=0} j&&/message:/{sub(/^ *message: /,"  ");print}'
-	@echo; echo "=== chain check"
-	@$(SHEP) render -f examples/03-bank-protocol-revoked --now $(DEMO_NOW) | $(SHEP) journal verify
-	@echo; echo "Full output: $(SHEP) render -f examples/<scenario> --now $(DEMO_NOW)"
 
 ## make bench: engine throughput on a synthetic registry (see docs/BENCHMARKS.md).
 bench:

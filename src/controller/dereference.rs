@@ -75,6 +75,27 @@ impl Context {
         w.connections.insert(k);
     }
 
+    /// Reads an object the store does not have (yet) from the API: a reference that the cache has
+    /// not caught up with must not be reported, or journaled, as missing.
+    async fn fetch<K>(&self, key: &Key) -> Result<Option<K>, Error>
+    where
+        K: Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
+            + Clone
+            + serde::de::DeserializeOwned
+            + std::fmt::Debug,
+    {
+        let api: Api<K> = Api::namespaced(self.client.clone(), &key.0);
+        match api.get_opt(&key.1).await {
+            Ok(o) => Ok(o),
+            // An object that exists but does not deserialize is as good as missing here.
+            Err(kube::Error::SerdeError(_)) => Ok(None),
+            Err(source) => Err(Error::Dereference {
+                object: format!("{} {}/{}", K::kind(&()), key.0, key.1),
+                source,
+            }),
+        }
+    }
+
     /// Builds the snapshot, reading certificate Secrets from the API.
     async fn build(
         &self,
@@ -102,6 +123,28 @@ impl Context {
             .filter(|win| w.windows.contains(&key_of(*win)))
         {
             snap.add_window(win.clone());
+        }
+        let missing: Vec<Key> = w
+            .systems
+            .iter()
+            .filter(|k| !snap.systems.contains_key(*k))
+            .cloned()
+            .collect();
+        for k in &missing {
+            if let Some(o) = self.fetch::<InformationSystem>(k).await? {
+                snap.add_system(o);
+            }
+        }
+        let missing: Vec<Key> = w
+            .services
+            .iter()
+            .filter(|k| !snap.services.contains_key(*k))
+            .cloned()
+            .collect();
+        for k in &missing {
+            if let Some(o) = self.fetch::<IntegrationService>(k).await? {
+                snap.add_service(o);
+            }
         }
         // Issued credentials of the connections in the snapshot.
         for s in self.stores.credentials.state() {
@@ -199,7 +242,11 @@ impl Context {
             conn.spec.service_ref.namespace_or(&own_ns).to_string(),
             conn.spec.service_ref.name.clone(),
         );
-        if let Some(svc) = services.iter().find(|s| key_of(*s) == svc_key) {
+        let svc = match services.iter().find(|s| key_of(*s) == svc_key) {
+            Some(s) => Some(s.clone()),
+            None => self.fetch::<IntegrationService>(&svc_key).await?,
+        };
+        if let Some(svc) = &svc {
             self.service_closure(svc, &mut w, &services, &windows);
         }
         self.build(w, &systems, &services, &connections, &windows)
