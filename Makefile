@@ -14,7 +14,7 @@ build:
 ## make test: formatting, lints, CRD drift, unit, integration and property tests, and the live
 ## operator against a local control plane (built once, then cached), which is stopped afterwards.
 test: lint
-	$(CARGO) test --locked --all-targets; rc=$$?; tools/cluster-down.sh; exit $$rc
+	$(CARGO) test --locked --lib --bins --tests; rc=$$?; tools/cluster-down.sh; exit $$rc
 
 lint:
 	$(CARGO) fmt --all -- --check
@@ -36,9 +36,11 @@ preview: build
 	  $(SHEP) render -f $$d --now $(DEMO_NOW) -o summary || exit 1; \
 	done
 
-## make bench: engine throughput on a synthetic registry (see docs/BENCHMARKS.md).
+## make bench: engine throughput, then the live operator on the local control plane (see
+## docs/BENCHMARKS.md; SHEP_BENCH_SYSTEMS scales the registry).
 bench:
 	$(CARGO) bench --locked --bench engine
+	$(CARGO) bench --locked --bench operator; rc=$$?; tools/cluster-down.sh; exit $$rc
 
 ## make cluster-up / cluster-down: the local control plane (binaries built once into ~/.cache/shep-operator).
 cluster-up:
