@@ -16,7 +16,10 @@ use common::*;
 use serde_json::{Value, json};
 
 fn env_usize(k: &str, d: usize) -> usize {
-    std::env::var(k).ok().and_then(|v| v.parse().ok()).unwrap_or(d)
+    std::env::var(k)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(d)
 }
 
 fn template(kind: &str, name: &str) -> Value {
@@ -52,7 +55,11 @@ fn registry(prefix: &str, n: usize, hub: usize) -> Vec<Value> {
         v["spec"]["route"]["replicas"] = json!(0);
         docs.push(v);
         for j in 0..5 {
-            let target = if j == 4 && i < hub { 0 } else { (i * 7 + j * 131 + 1) % n };
+            let target = if j == 4 && i < hub {
+                0
+            } else {
+                (i * 7 + j * 131 + 1) % n
+            };
             let mut c = conn.clone();
             c["metadata"] = json!({"name": format!("to-{target:04}-{j}"), "namespace": ns(i)});
             c["spec"]["serviceRef"] = json!({"namespace": ns(target), "name": "svc"});
@@ -82,14 +89,23 @@ fn registry(prefix: &str, n: usize, hub: usize) -> Vec<Value> {
 fn apply_file(docs: &[Value], what: &str) -> Duration {
     let path = cluster().dir.join(format!("bench-{what}.yaml"));
     // Namespaces first, then the rest.
-    let (ns, rest): (Vec<&Value>, Vec<&Value>) = docs.iter().partition(|d| d["kind"] == "Namespace");
-    let write = |items: &[&Value], p: &std::path::Path| std::fs::write(p, serde_saphyr::to_string_multiple(items).unwrap()).unwrap();
+    let (ns, rest): (Vec<&Value>, Vec<&Value>) =
+        docs.iter().partition(|d| d["kind"] == "Namespace");
+    let write = |items: &[&Value], p: &std::path::Path| {
+        std::fs::write(p, serde_saphyr::to_string_multiple(items).unwrap()).unwrap()
+    };
     let nsp = cluster().dir.join(format!("bench-{what}-ns.yaml"));
     write(&ns, &nsp);
     write(&rest, &path);
     kubectl_ok(&["apply", "--server-side", "-f", nsp.to_str().unwrap()]);
     let t = Instant::now();
-    let o = kubectl(&["apply", "--server-side", "--force-conflicts", "-f", path.to_str().unwrap()]);
+    let o = kubectl(&[
+        "apply",
+        "--server-side",
+        "--force-conflicts",
+        "-f",
+        path.to_str().unwrap(),
+    ]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     t.elapsed()
 }
@@ -105,7 +121,11 @@ fn ready_counts(prefix: &str) -> (usize, usize, usize) {
     let mut conns = 0;
     let mut ready_conns = 0;
     let mut ready_svcs = 0;
-    for l in out.lines().filter(|l| l.split(' ').nth(1).is_some_and(|ns| ns.starts_with(&format!("{prefix}-")))) {
+    for l in out.lines().filter(|l| {
+        l.split(' ')
+            .nth(1)
+            .is_some_and(|ns| ns.starts_with(&format!("{prefix}-")))
+    }) {
         let parts: Vec<&str> = l.split(' ').collect();
         if parts[0] == "ServiceConnection" {
             conns += 1;
@@ -120,7 +140,11 @@ fn ready_counts(prefix: &str) -> (usize, usize, usize) {
 fn vm_hwm_mib(pid: u32) -> f64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok()))
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
+        })
         .unwrap_or(0.0)
         / 1024.0
 }
@@ -129,41 +153,40 @@ fn main() {
     let n = env_usize("SHEP_BENCH_SYSTEMS", 1000);
     let hub = env_usize("SHEP_BENCH_HUB", 500).min(n);
     let total_conns = n * 5 + hub;
-    println!("operator benchmark: {n} systems + hub, {n} services, {total_conns} connections (route replicas 0)");
+    println!(
+        "operator benchmark: {n} systems + hub, {n} services, {total_conns} connections (route replicas 0)"
+    );
     cluster();
     stop_stale_operators();
 
     // Setup: the registry, with no operator running.
     let docs = registry("bench", n, hub);
     let t_setup = apply_file(&docs, "registry");
-    println!("setup: kubectl apply of {} custom resources and Secrets: {:.1} s", docs.len(), t_setup.as_secs_f64());
+    println!(
+        "setup: kubectl apply of {} custom resources and Secrets: {:.1} s",
+        docs.len(),
+        t_setup.as_secs_f64()
+    );
 
-    // (a) an empty operator reconciles everything to Ready.
-    let t0 = Instant::now();
-    let mut op = start_operator("bench");
-    let pid = op.child.id();
-    let mut last = (0, 0, 0);
-    loop {
-        std::thread::sleep(Duration::from_secs(3));
-        last = ready_counts("bench");
-        eprintln!("  {:>5.0} s: {}/{} connections Ready, {}/{} services Ready", t0.elapsed().as_secs_f64(), last.1, last.0, last.2, n);
-        if last.0 == total_conns && last.1 == total_conns && last.2 == n {
-            break;
-        }
-        assert!(t0.elapsed() < Duration::from_secs(3600), "not settled within an hour: {last:?}");
-    }
-    let t_op = t0.elapsed();
-    let rss_a = vm_hwm_mib(pid);
-
-    // Baseline: the same children, rendered by the library, applied by kubectl alone.
+    // Baseline first, with no operator running: the same children, rendered by the library, applied
+    // by kubectl alone into other namespaces.
     let base = registry("base", n, hub);
     let mut loaded = shep_operator::manifest::Loaded::default();
     let checker = shep_operator::manifest::Checker::new();
     for (i, d) in base.iter().filter(|d| d["kind"] != "Namespace").enumerate() {
         loaded.add_value(&format!("base{i}"), d.clone(), &checker);
     }
-    let p = shep_operator::plan::plan(&loaded.snapshot, jiff::Timestamp::now(), &shep_operator::calendar::Calendar::default(), &shep_operator::render::RenderSettings::default());
-    let mut children: Vec<Value> = base.iter().filter(|d| d["kind"] == "Namespace").cloned().collect();
+    let p = shep_operator::plan::plan(
+        &loaded.snapshot,
+        jiff::Timestamp::now(),
+        &shep_operator::calendar::Calendar::default(),
+        &shep_operator::render::RenderSettings::default(),
+    );
+    let mut children: Vec<Value> = base
+        .iter()
+        .filter(|d| d["kind"] == "Namespace")
+        .cloned()
+        .collect();
     for (_, kids) in p.services.values() {
         children.extend(kids.iter().map(|k| k.to_value()));
     }
@@ -172,10 +195,46 @@ fn main() {
     }
     let n_children = children.len() - base.iter().filter(|d| d["kind"] == "Namespace").count();
     let t_kubectl = apply_file(&children, "children");
+    // (a) an empty operator reconciles everything to Ready.
+    let t0 = Instant::now();
+    let mut op = start_operator_with("bench", &["--resync-seconds", "300"]);
+    let pid = op.child.id();
+    let mut last = (0, 0, 0);
+    loop {
+        std::thread::sleep(Duration::from_secs(3));
+        last = ready_counts("bench");
+        eprintln!(
+            "  {:>5.0} s: {}/{} connections Ready, {}/{} services Ready",
+            t0.elapsed().as_secs_f64(),
+            last.1,
+            last.0,
+            last.2,
+            n
+        );
+        if last.0 == total_conns && last.1 == total_conns && last.2 == n {
+            break;
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(3600),
+            "not settled within an hour: {last:?}"
+        );
+    }
+    let t_op = t0.elapsed();
+    let rss_a = vm_hwm_mib(pid);
+
     println!("| (a) {total_conns} connections and {n} services to Ready | value |\n|---|---|");
-    println!("| shep operator, from start to the last Ready | {:.1} s |", t_op.as_secs_f64());
-    println!("| kubectl apply --server-side of the same {n_children} children alone | {:.1} s |", t_kubectl.as_secs_f64());
-    println!("| ratio operator / kubectl | {:.2} |", t_op.as_secs_f64() / t_kubectl.as_secs_f64());
+    println!(
+        "| shep operator, from start to the last Ready | {:.1} s |",
+        t_op.as_secs_f64()
+    );
+    println!(
+        "| kubectl apply --server-side of the same {n_children} children alone | {:.1} s |",
+        t_kubectl.as_secs_f64()
+    );
+    println!(
+        "| ratio operator / kubectl | {:.2} |",
+        t_op.as_secs_f64() / t_kubectl.as_secs_f64()
+    );
     println!("| operator peak RSS | {rss_a:.0} MiB |");
 
     // (b) revocation reaction for the hub's `hub` connections.
@@ -183,30 +242,66 @@ fn main() {
     let hub_sender = |c: &str| format!("{hub_ns}.{c}");
     let t0 = Instant::now();
     let now = jiff::Timestamp::now().to_string();
-    kubectl_ok(&["patch", "informationsystem", "-n", hub_ns, "core", "--type=json", "-p", &format!(r#"[{{"op":"add","path":"/spec/securityProtocols/0/revokedAt","value":"{now}"}}]"#)]);
+    kubectl_ok(&[
+        "patch",
+        "informationsystem",
+        "-n",
+        hub_ns,
+        "core",
+        "--type=json",
+        "-p",
+        &format!(
+            r#"[{{"op":"add","path":"/spec/securityProtocols/0/revokedAt","value":"{now}"}}]"#
+        ),
+    ]);
     loop {
-        let out = kubectl_ok(&["get", "serviceconnections", "-n", hub_ns, "-o", "jsonpath={range .items[*]}{.status.suspension.reason}{\"\\n\"}{end}"]);
-        let suspended = out.lines().filter(|l| *l == "SecurityProtocolRevoked").count();
-        let secrets = get_json(&["secrets", "-A", "-l", "app.kubernetes.io/name=shep-route"]).unwrap();
+        let out = kubectl_ok(&[
+            "get",
+            "serviceconnections",
+            "-n",
+            hub_ns,
+            "-o",
+            "jsonpath={range .items[*]}{.status.suspension.reason}{\"\\n\"}{end}",
+        ]);
+        let suspended = out
+            .lines()
+            .filter(|l| *l == "SecurityProtocolRevoked")
+            .count();
+        let secrets =
+            get_json(&["secrets", "-A", "-l", "app.kubernetes.io/name=shep-route"]).unwrap();
         let mut still = 0;
         for s in secrets["items"].as_array().unwrap() {
             if let Some(b) = s["data"]["senders.yaml"].as_str() {
                 use base64::Engine as _;
-                let text = String::from_utf8(base64::engine::general_purpose::STANDARD.decode(b).unwrap()).unwrap();
+                let text =
+                    String::from_utf8(base64::engine::general_purpose::STANDARD.decode(b).unwrap())
+                        .unwrap();
                 still += text.matches(&hub_sender("to-")).count();
             }
         }
-        let policies = kubectl_ok(&["get", "networkpolicies", "-A", "-o", "jsonpath={range .items[*]}{.spec.ingress[*].from[*].ipBlock.cidr}{\"\\n\"}{end}"]);
+        let policies = kubectl_ok(&[
+            "get",
+            "networkpolicies",
+            "-A",
+            "-o",
+            "jsonpath={range .items[*]}{.spec.ingress[*].from[*].ipBlock.cidr}{\"\\n\"}{end}",
+        ]);
         let hub_cidr = "203.0.113.16/28";
         let cidr_left = policies.lines().filter(|l| l.contains(hub_cidr)).count();
         if suspended == hub && still == 0 && cidr_left == 0 {
             break;
         }
-        assert!(t0.elapsed() < Duration::from_secs(1800), "revocation not done: {suspended} suspended, {still} senders, {cidr_left} policies");
+        assert!(
+            t0.elapsed() < Duration::from_secs(1800),
+            "revocation not done: {suspended} suspended, {still} senders, {cidr_left} policies"
+        );
         std::thread::sleep(Duration::from_millis(500));
     }
     let t_revoke = t0.elapsed();
-    println!("| (b) revocation of a system with {hub} connections | {:.1} s to the last status, senders Secret and NetworkPolicy |", t_revoke.as_secs_f64());
+    println!(
+        "| (b) revocation of a system with {hub} connections | {:.1} s to the last status, senders Secret and NetworkPolicy |",
+        t_revoke.as_secs_f64()
+    );
 
     // (c) a tech window's start over the service with `hub` connections (bench-0000/svc).
     let start = jiff::Timestamp::now() + jiff::SignedDuration::from_secs(15);
@@ -224,25 +319,58 @@ fn main() {
     }
     let t0 = Instant::now();
     let affected: BTreeSet<String> = {
-        let out = kubectl_ok(&["get", "serviceconnections", "-A", "-o", "jsonpath={range .items[*]}{.metadata.namespace}/{.metadata.name} {.spec.serviceRef.namespace}{\"\\n\"}{end}"]);
-        out.lines().filter(|l| l.ends_with(" bench-0000")).map(|l| l.split(' ').next().unwrap().to_string()).collect()
+        let out = kubectl_ok(&[
+            "get",
+            "serviceconnections",
+            "-A",
+            "-o",
+            "jsonpath={range .items[*]}{.metadata.namespace}/{.metadata.name} {.spec.serviceRef.namespace}{\"\\n\"}{end}",
+        ]);
+        out.lines()
+            .filter(|l| l.ends_with(" bench-0000"))
+            .map(|l| l.split(' ').next().unwrap().to_string())
+            .collect()
     };
     loop {
-        let out = kubectl_ok(&["get", "serviceconnections", "-A", "-o", r#"jsonpath={range .items[*]}{.metadata.namespace}/{.metadata.name} {.status.conditions[?(@.type=="InMaintenance")].status} {.status.phase}{"\n"}{end}"#]);
+        let out = kubectl_ok(&[
+            "get",
+            "serviceconnections",
+            "-A",
+            "-o",
+            r#"jsonpath={range .items[*]}{.metadata.namespace}/{.metadata.name} {.status.conditions[?(@.type=="InMaintenance")].status} {.status.phase}{"\n"}{end}"#,
+        ]);
         let pending = out
             .lines()
             .filter(|l| affected.contains(l.split(' ').next().unwrap()))
             .filter(|l| !l.ends_with(" Suspended") && l.split(' ').nth(1) != Some("True"))
             .count();
-        let svc = kubectl_ok(&["get", "integrationservice", "-n", "bench-0000", "svc", "-o", r#"jsonpath={.status.conditions[?(@.type=="InMaintenance")].status}"#]);
+        let svc = kubectl_ok(&[
+            "get",
+            "integrationservice",
+            "-n",
+            "bench-0000",
+            "svc",
+            "-o",
+            r#"jsonpath={.status.conditions[?(@.type=="InMaintenance")].status}"#,
+        ]);
         if pending == 0 && svc == "True" {
             break;
         }
-        assert!(t0.elapsed() < Duration::from_secs(1800), "window not reflected: {pending} pending");
+        assert!(
+            t0.elapsed() < Duration::from_secs(1800),
+            "window not reflected: {pending} pending"
+        );
         std::thread::sleep(Duration::from_millis(500));
     }
     let t_window = t0.elapsed();
-    println!("| (c) a tech window's start over a service with {} connections | {:.1} s to the last InMaintenance status |", affected.len(), t_window.as_secs_f64());
-    println!("| operator peak RSS at the end | {:.0} MiB |", vm_hwm_mib(pid));
+    println!(
+        "| (c) a tech window's start over a service with {} connections | {:.1} s to the last InMaintenance status |",
+        affected.len(),
+        t_window.as_secs_f64()
+    );
+    println!(
+        "| operator peak RSS at the end | {:.0} MiB |",
+        vm_hwm_mib(pid)
+    );
     op.terminate();
 }

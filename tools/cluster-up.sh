@@ -84,7 +84,7 @@ start kube-apiserver "$BIN/kube-apiserver" \
   --client-ca-file="$P/ca.crt" \
   --service-account-key-file="$P/sa.pub" --service-account-signing-key-file="$P/sa.key" \
   --service-account-issuer=https://kubernetes.default.svc \
-  --authorization-mode=RBAC --service-cluster-ip-range=10.96.0.0/24 \
+  --authorization-mode=RBAC --service-cluster-ip-range=10.96.0.0/16 \
   --enable-priority-and-fairness=false --storage-media-type=application/json \
   --v=0
 for i in $(seq 1 300); do

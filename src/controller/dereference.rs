@@ -7,7 +7,6 @@ use std::collections::BTreeSet;
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::Api;
 use kube::core::DeserializeGuard;
-use kube::runtime::reflector::Store;
 use kube::{Resource, ResourceExt};
 
 use super::context::{Context, Error};
@@ -15,15 +14,9 @@ use crate::api::{InformationSystem, IntegrationService, ServiceConnection, TechW
 use crate::render::LABEL_CONNECTION;
 use crate::snapshot::{Key, Snapshot, key_of};
 
-fn valid<K: Clone + Resource>(store: &Store<DeserializeGuard<K>>) -> Vec<K>
-where
-    K::DynamicType: std::hash::Hash + Eq + Clone,
-{
-    store
-        .state()
-        .iter()
-        .filter_map(|g| g.0.as_ref().ok().cloned())
-        .collect()
+/// The well-formed objects of a store, by reference: a reconcile clones only what it selects.
+fn valid<K>(guards: &[std::sync::Arc<DeserializeGuard<K>>]) -> Vec<&K> {
+    guards.iter().filter_map(|g| g.0.as_ref().ok()).collect()
 }
 
 /// What a snapshot should contain, gathered before anything is cloned.
@@ -40,8 +33,8 @@ impl Context {
         &self,
         svc: &IntegrationService,
         w: &mut Wanted,
-        services: &[IntegrationService],
-        windows: &[TechWindow],
+        services: &[&IntegrationService],
+        windows: &[&TechWindow],
     ) {
         let k = key_of(svc);
         w.services.insert(k.clone());
@@ -52,7 +45,7 @@ impl Context {
             .iter()
             .filter(|o| o.spec.service_key == svc.spec.service_key)
         {
-            w.services.insert(key_of(other));
+            w.services.insert(key_of(*other));
         }
         for win in windows.iter().filter(|win| {
             win.namespace().as_deref() == Some(k.0.as_str())
@@ -64,7 +57,7 @@ impl Context {
                         .as_ref()
                         .is_some_and(|s| s.name == svc.spec.system_ref.name))
         }) {
-            w.windows.insert(key_of(win));
+            w.windows.insert(key_of(*win));
         }
     }
 
@@ -100,29 +93,32 @@ impl Context {
     async fn build(
         &self,
         w: Wanted,
-        systems: &[InformationSystem],
-        services: &[IntegrationService],
-        connections: &[ServiceConnection],
-        windows: &[TechWindow],
+        systems: &[&InformationSystem],
+        services: &[&IntegrationService],
+        connections: &[&ServiceConnection],
+        windows: &[&TechWindow],
     ) -> Result<Snapshot, Error> {
         let mut snap = Snapshot::default();
-        for s in systems.iter().filter(|s| w.systems.contains(&key_of(*s))) {
-            snap.add_system(s.clone());
+        for s in systems.iter().filter(|s| w.systems.contains(&key_of(**s))) {
+            snap.add_system((*s).clone());
         }
-        for s in services.iter().filter(|s| w.services.contains(&key_of(*s))) {
-            snap.add_service(s.clone());
+        for s in services
+            .iter()
+            .filter(|s| w.services.contains(&key_of(**s)))
+        {
+            snap.add_service((*s).clone());
         }
         for c in connections
             .iter()
-            .filter(|c| w.connections.contains(&key_of(*c)))
+            .filter(|c| w.connections.contains(&key_of(**c)))
         {
-            snap.add_connection(c.clone());
+            snap.add_connection((*c).clone());
         }
         for win in windows
             .iter()
-            .filter(|win| w.windows.contains(&key_of(*win)))
+            .filter(|win| w.windows.contains(&key_of(**win)))
         {
-            snap.add_window(win.clone());
+            snap.add_window((*win).clone());
         }
         let missing: Vec<Key> = w
             .systems
@@ -187,30 +183,37 @@ impl Context {
 
     /// The snapshot an InformationSystem's decisions read.
     pub async fn system_snapshot(&self, key: &Key) -> Result<Snapshot, Error> {
-        let systems = valid(&self.stores.systems);
-        let services = valid(&self.stores.services);
-        let connections = valid(&self.stores.connections);
+        let systems_g = self.stores.systems.state();
+        let systems = valid(&systems_g);
+        let services_g = self.stores.services.state();
+        let services = valid(&services_g);
+        let connections_g = self.stores.connections.state();
+        let connections = valid(&connections_g);
         let mut w = Wanted::default();
         w.systems.insert(key.clone());
         for s in services.iter().filter(|s| {
             s.namespace().as_deref() == Some(key.0.as_str()) && s.spec.system_ref.name == key.1
         }) {
-            w.services.insert(key_of(s));
+            w.services.insert(key_of(*s));
         }
         for c in connections.iter().filter(|c| {
             c.namespace().as_deref() == Some(key.0.as_str()) && c.spec.system_ref.name == key.1
         }) {
-            w.connections.insert(key_of(c));
+            w.connections.insert(key_of(*c));
         }
         self.build(w, &systems, &services, &connections, &[]).await
     }
 
     /// The snapshot an IntegrationService's decisions, status and route children read.
     pub async fn service_snapshot(&self, svc: &IntegrationService) -> Result<Snapshot, Error> {
-        let systems = valid(&self.stores.systems);
-        let services = valid(&self.stores.services);
-        let connections = valid(&self.stores.connections);
-        let windows = valid(&self.stores.windows);
+        let systems_g = self.stores.systems.state();
+        let systems = valid(&systems_g);
+        let services_g = self.stores.services.state();
+        let services = valid(&services_g);
+        let connections_g = self.stores.connections.state();
+        let connections = valid(&connections_g);
+        let windows_g = self.stores.windows.state();
+        let windows = valid(&windows_g);
         let mut w = Wanted::default();
         self.service_closure(svc, &mut w, &services, &windows);
         let k = key_of(svc);
@@ -231,10 +234,14 @@ impl Context {
 
     /// The snapshot a ServiceConnection's decisions, status and credentials read.
     pub async fn connection_snapshot(&self, conn: &ServiceConnection) -> Result<Snapshot, Error> {
-        let systems = valid(&self.stores.systems);
-        let services = valid(&self.stores.services);
-        let connections = valid(&self.stores.connections);
-        let windows = valid(&self.stores.windows);
+        let systems_g = self.stores.systems.state();
+        let systems = valid(&systems_g);
+        let services_g = self.stores.services.state();
+        let services = valid(&services_g);
+        let connections_g = self.stores.connections.state();
+        let connections = valid(&connections_g);
+        let windows_g = self.stores.windows.state();
+        let windows = valid(&windows_g);
         let mut w = Wanted::default();
         self.add_connection(conn, &mut w);
         let own_ns = conn.namespace().unwrap_or_default();
@@ -242,8 +249,8 @@ impl Context {
             conn.spec.service_ref.namespace_or(&own_ns).to_string(),
             conn.spec.service_ref.name.clone(),
         );
-        let svc = match services.iter().find(|s| key_of(*s) == svc_key) {
-            Some(s) => Some(s.clone()),
+        let svc = match services.iter().find(|s| key_of(**s) == svc_key) {
+            Some(s) => Some((*s).clone()),
             None => self.fetch::<IntegrationService>(&svc_key).await?,
         };
         if let Some(svc) = &svc {
@@ -255,9 +262,12 @@ impl Context {
 
     /// The snapshot a TechWindow's decisions read.
     pub async fn window_snapshot(&self, win: &TechWindow) -> Result<Snapshot, Error> {
-        let systems = valid(&self.stores.systems);
-        let services = valid(&self.stores.services);
-        let connections = valid(&self.stores.connections);
+        let systems_g = self.stores.systems.state();
+        let systems = valid(&systems_g);
+        let services_g = self.stores.services.state();
+        let services = valid(&services_g);
+        let connections_g = self.stores.connections.state();
+        let connections = valid(&connections_g);
 
         let mut w = Wanted::default();
         let k = key_of(win);
@@ -277,7 +287,7 @@ impl Context {
                         .as_ref()
                         .is_some_and(|t| t.name == s.spec.system_ref.name))
         }) {
-            let sk = key_of(s);
+            let sk = key_of(*s);
             w.services.insert(sk.clone());
             w.systems
                 .insert((sk.0.clone(), s.spec.system_ref.name.clone()));
@@ -290,7 +300,7 @@ impl Context {
                     c.spec.service_ref.name.clone(),
                 ) == sk
             }) {
-                w.connections.insert(key_of(c));
+                w.connections.insert(key_of(*c));
             }
         }
         if let Some(sys) = &win.spec.targets.system {
@@ -299,7 +309,7 @@ impl Context {
         let mut snap = self
             .build(w, &systems, &services, &connections, &[])
             .await?;
-        snap.add_window(win.clone());
+        snap.add_window((*win).clone());
         Ok(snap)
     }
 }

@@ -181,8 +181,14 @@ pub fn stop_stale_operators() {
     .unwrap();
 }
 
-/// Starts `shep operator` under the operator's ServiceAccount, with leader election.
+/// Starts `shep operator` under the operator's ServiceAccount, with leader election and a short
+/// resync for tests.
 pub fn start_operator(name: &str) -> Operator {
+    start_operator_with(name, &["--resync-seconds", "20"])
+}
+
+/// Starts `shep operator` with extra arguments.
+pub fn start_operator_with(name: &str, extra: &[&str]) -> Operator {
     let c = cluster();
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
