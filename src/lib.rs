@@ -13,6 +13,7 @@ pub mod lifecycle;
 pub mod manifest;
 pub mod plan;
 pub mod policy;
+pub mod prometheus;
 pub mod render;
 pub mod route;
 pub mod snapshot;

@@ -80,6 +80,51 @@ enum Command {
         #[arg(long, default_value_t = 15)]
         lease_seconds: u64,
     },
+    /// Run one route workload: the gateway's data plane for one service in one contour.
+    Route {
+        /// route.yaml (the ConfigMap S-C).
+        #[arg(long, default_value = "/etc/shep/route/route.yaml")]
+        config: PathBuf,
+        /// senders.yaml (the Secret S-C-senders).
+        #[arg(long, default_value = "/etc/shep/senders/senders.yaml")]
+        senders: PathBuf,
+        /// Listen address (default: the config's `listen`).
+        #[arg(long, env = "SHEP_ROUTE_LISTEN")]
+        listen: Option<std::net::SocketAddr>,
+        /// Where the message journal goes: '-' (standard output) or a file to append to.
+        #[arg(long, default_value = "-")]
+        journal: String,
+        /// The largest message (and backend answer) in bytes.
+        #[arg(long, default_value_t = 10 * 1024 * 1024)]
+        max_body_bytes: usize,
+        /// Messages handled at once; more wait up to --queue-millis, then get SERVER_BUSY.
+        #[arg(long, default_value_t = 1024)]
+        max_in_flight: usize,
+        /// How long a message waits for a free slot, milliseconds.
+        #[arg(long, default_value_t = 2000)]
+        queue_millis: u64,
+        /// Connections open at once (more wait in the listen backlog).
+        #[arg(long, default_value_t = 4096)]
+        max_connections: usize,
+        /// Seconds to send the request head; also the idle time of a kept-alive connection.
+        #[arg(long, default_value_t = 20)]
+        header_timeout_seconds: u64,
+        /// Seconds to send the body.
+        #[arg(long, default_value_t = 30)]
+        body_timeout_seconds: u64,
+        /// How often the mounted files are checked for changes, milliseconds.
+        #[arg(long, default_value_t = 2000)]
+        reload_millis: u64,
+        /// Seconds shutdown waits for messages in flight (default: the SLA's maximum + 1).
+        #[arg(long)]
+        drain_seconds: Option<u64>,
+        /// Worker threads (default: one per core).
+        #[arg(long, env = "SHEP_ROUTE_WORKERS")]
+        workers: Option<usize>,
+        /// Log format: text or json.
+        #[arg(long, env = "SHEP_LOG_FORMAT", default_value = "text")]
+        log_format: String,
+    },
     /// Working-day arithmetic with the Kazakhstan calendar.
     Calendar {
         #[command(subcommand)]
@@ -235,6 +280,61 @@ fn run(cli: Cli) -> Result<(), Failure> {
                     })
             })
         }
+        Command::Route {
+            config,
+            senders,
+            listen,
+            journal,
+            max_body_bytes,
+            max_in_flight,
+            queue_millis,
+            max_connections,
+            header_timeout_seconds,
+            body_timeout_seconds,
+            reload_millis,
+            drain_seconds,
+            workers,
+            log_format,
+        } => {
+            use shep_operator::route::{journal::Journal, server, state::Files};
+            use std::time::Duration;
+            init_logging(&log_format);
+            let journal = if journal == "-" {
+                Journal::stdout()
+            } else {
+                let f = std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(&journal)
+                    .map_err(|e| Failure::usage(format!("--journal {journal}: {e}")))?;
+                Journal::new(Box::new(f))
+            };
+            let opts = server::Options {
+                files: Files { config, senders },
+                listen,
+                limits: server::Limits {
+                    max_body: max_body_bytes.max(1024),
+                    max_in_flight: max_in_flight.max(1),
+                    queue_timeout: Duration::from_millis(queue_millis),
+                    max_connections: max_connections.max(1),
+                    header_timeout: Duration::from_secs(header_timeout_seconds.max(1)),
+                    body_timeout: Duration::from_secs(body_timeout_seconds.max(1)),
+                    reload_interval: Duration::from_millis(reload_millis.max(100)),
+                    drain_timeout: drain_seconds.map(Duration::from_secs),
+                },
+                journal,
+            };
+            let mut rt = tokio::runtime::Builder::new_multi_thread();
+            if let Some(w) = workers {
+                rt.worker_threads(w.max(1));
+            }
+            let rt = rt
+                .enable_all()
+                .build()
+                .map_err(|e| Failure::usage(format!("cannot start the runtime: {e}")))?;
+            rt.block_on(server::run(opts, shutdown_signal(), None))
+                .map_err(|message| Failure { message, code: 1 })
+        }
         Command::Calendar { command } => {
             let out = match command {
                 CalendarCommand::AddWorkingDays {
@@ -294,6 +394,29 @@ fn run(cli: Cli) -> Result<(), Failure> {
             }
             Ok(())
         }
+    }
+}
+
+/// SIGTERM or Ctrl-C.
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(t) => t,
+            Err(_) => {
+                let _ = ctrl_c.await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = ctrl_c => {},
+            _ = term.recv() => {},
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
     }
 }
 

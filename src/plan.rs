@@ -14,7 +14,7 @@ use crate::decide::{Decisions, decide};
 use crate::render::credentials::{self, Credential};
 use crate::render::network_policy::{self, Peers};
 use crate::render::{Child, RenderSettings, route};
-use crate::route::config::SenderEntry;
+use crate::route::config::{InactiveSender, SenderEntry};
 use crate::snapshot::{Index, Key, Snapshot, display};
 use crate::status::{self, Built};
 
@@ -178,11 +178,26 @@ pub fn plan_with(
                 .map(|s| s.spec.networks.of(c).to_vec())
                 .unwrap_or_default();
             children.push(Child::ConfigMap(route::config_map(k, svc, c, &cfg)));
+            // The service's other connections: refused here with the reason (DESIGN §4).
+            let inactive = conns
+                .iter()
+                .filter_map(|ck| {
+                    let cd = decisions.connections.get(ck)?;
+                    if cd.open_in(c) {
+                        return None;
+                    }
+                    Some(InactiveSender {
+                        sender_id: cd.sender_id.clone(),
+                        connection: display(ck),
+                        reason: cd.access.get(&c).map(|a| a.message.clone()).unwrap_or_default(),
+                    })
+                })
+                .collect();
             children.push(Child::Secret(route::senders_secret(
                 k,
                 svc,
                 c,
-                &route::senders_file(senders),
+                &route::senders_file(senders, inactive),
             )));
             children.push(Child::Deployment(route::deployment(k, svc, c, settings)));
             children.push(Child::Service(route::service(k, svc, c)));

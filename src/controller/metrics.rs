@@ -8,19 +8,13 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use crate::prometheus::Histogram;
 use crate::snapshot::Key;
 
 /// Upper bounds of the reconcile-duration histogram, seconds.
-const BUCKETS: [f64; 11] = [
+static BUCKETS: [f64; 11] = [
     0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
 ];
-
-#[derive(Default)]
-struct Histogram {
-    counts: [u64; BUCKETS.len()],
-    count: u64,
-    sum: f64,
-}
 
 #[derive(Default)]
 struct Inner {
@@ -56,15 +50,10 @@ impl Metrics {
             if let Some(p) = failed_phase {
                 *m.errors.entry((kind, p)).or_default() += 1;
             }
-            let h = m.durations.entry(kind).or_default();
-            let s = took.as_secs_f64();
-            h.count += 1;
-            h.sum += s;
-            for (i, b) in BUCKETS.iter().enumerate() {
-                if s <= *b {
-                    h.counts[i] += 1;
-                }
-            }
+            m.durations
+                .entry(kind)
+                .or_insert_with(|| Histogram::new(&BUCKETS))
+                .observe(took.as_secs_f64());
         });
     }
 
@@ -117,12 +106,7 @@ impl Metrics {
             }
             let _ = writeln!(o, "# HELP shep_reconcile_duration_seconds Reconcile duration by kind.\n# TYPE shep_reconcile_duration_seconds histogram");
             for (k, h) in &m.durations {
-                for (i, b) in BUCKETS.iter().enumerate() {
-                    let _ = writeln!(o, "shep_reconcile_duration_seconds_bucket{{kind=\"{k}\",le=\"{b}\"}} {}", h.counts[i]);
-                }
-                let _ = writeln!(o, "shep_reconcile_duration_seconds_bucket{{kind=\"{k}\",le=\"+Inf\"}} {}", h.count);
-                let _ = writeln!(o, "shep_reconcile_duration_seconds_sum{{kind=\"{k}\"}} {}", h.sum);
-                let _ = writeln!(o, "shep_reconcile_duration_seconds_count{{kind=\"{k}\"}} {}", h.count);
+                h.write(&mut o, "shep_reconcile_duration_seconds", &format!("kind=\"{k}\""));
             }
             let count = |map: &BTreeMap<(&'static str, Key), bool>| {
                 let mut c: BTreeMap<&'static str, u64> = BTreeMap::new();

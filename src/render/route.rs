@@ -20,7 +20,7 @@ use super::{LABEL_INSTANCE, LABEL_NAME, RenderSettings, labels, name_with_suffix
 use crate::api::{Contour, IntegrationService, Mode, Protocol};
 use crate::decide::Break;
 use crate::route::config::{
-    BACKEND_AUTH_DIR, BACKEND_CA_DIR, BackendConfig, PORT, ROUTE_DIR, ROUTE_FILE, RouteConfig,
+    BACKEND_AUTH_DIR, BACKEND_CA_DIR, BackendConfig, InactiveSender, PORT, ROUTE_DIR, ROUTE_FILE, RouteConfig,
     SENDERS_DIR, SENDERS_FILE, SenderEntry, SendersFile, WindowConfig,
 };
 use crate::snapshot::Key;
@@ -145,10 +145,15 @@ pub fn senders_secret(
     }
 }
 
-/// The senders file from (sender id, password hash, connection) entries, sorted.
-pub fn senders_file(mut entries: Vec<SenderEntry>) -> SendersFile {
+/// The senders file from the senders open in the contour and the service's other connections,
+/// both sorted by sender id.
+pub fn senders_file(mut entries: Vec<SenderEntry>, mut inactive: Vec<InactiveSender>) -> SendersFile {
     entries.sort_by(|a, b| a.sender_id.cmp(&b.sender_id));
-    SendersFile { senders: entries }
+    inactive.sort_by(|a, b| a.sender_id.cmp(&b.sender_id));
+    SendersFile {
+        senders: entries,
+        inactive,
+    }
 }
 
 fn mount(name: &str, path: &str) -> VolumeMount {

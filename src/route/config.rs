@@ -90,6 +90,24 @@ pub struct SendersFile {
     /// Allowed senders, sorted by sender id.
     #[serde(default)]
     pub senders: Vec<SenderEntry>,
+    /// Connections to this service that are not open in this contour (suspended, not yet granted
+    /// access, refused), without any password: the route tells such a sender exactly why it is
+    /// refused instead of a bare authentication failure. Sorted by sender id.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub inactive: Vec<InactiveSender>,
+}
+
+/// A sender of this service that may not send in this contour, and why.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct InactiveSender {
+    /// The login (`senderId`).
+    pub sender_id: String,
+    /// `namespace/name` of the ServiceConnection.
+    pub connection: String,
+    /// Why it is not active here: a suspension reason (`SecurityProtocolRevoked`, ...) or the
+    /// lifecycle phase it waits in.
+    pub reason: String,
 }
 
 /// One allowed sender.
