@@ -6,7 +6,7 @@
 //! Scale with SHEP_BENCH_SYSTEMS (default 1000; 5 connections each) and SHEP_BENCH_HUB (default 500).
 
 #[path = "../tests/common/mod.rs"]
-#[allow(dead_code, unused_imports)]
+#[allow(unused_imports)]
 mod common;
 
 use std::collections::BTreeSet;
@@ -199,10 +199,9 @@ fn main() {
     let t0 = Instant::now();
     let mut op = start_operator_with("bench", &["--resync-seconds", "300"]);
     let pid = op.child.id();
-    let mut last = (0, 0, 0);
     loop {
         std::thread::sleep(Duration::from_secs(3));
-        last = ready_counts("bench");
+        let last = ready_counts("bench");
         eprintln!(
             "  {:>5.0} s: {}/{} connections Ready, {}/{} services Ready",
             t0.elapsed().as_secs_f64(),
@@ -280,7 +279,15 @@ fn main() {
                 let text =
                     String::from_utf8(base64::engine::general_purpose::STANDARD.decode(b).unwrap())
                         .unwrap();
-                still += text.matches(&hub_sender("to-")).count();
+                // Only the allowed senders: suspended ones are listed as inactive, by design.
+                let f: shep_operator::route::config::SendersFile =
+                    serde_saphyr::from_str(&text).unwrap();
+                let prefix = hub_sender("to-");
+                still += f
+                    .senders
+                    .iter()
+                    .filter(|e| e.sender_id.starts_with(&prefix))
+                    .count();
             }
         }
         let policies = kubectl_ok(&[

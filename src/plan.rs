@@ -189,7 +189,11 @@ pub fn plan_with(
                     Some(InactiveSender {
                         sender_id: cd.sender_id.clone(),
                         connection: display(ck),
-                        reason: cd.access.get(&c).map(|a| a.message.clone()).unwrap_or_default(),
+                        reason: cd
+                            .access
+                            .get(&c)
+                            .map(|a| a.message.clone())
+                            .unwrap_or_default(),
                     })
                 })
                 .collect();

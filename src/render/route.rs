@@ -20,8 +20,8 @@ use super::{LABEL_INSTANCE, LABEL_NAME, RenderSettings, labels, name_with_suffix
 use crate::api::{Contour, IntegrationService, Mode, Protocol};
 use crate::decide::Break;
 use crate::route::config::{
-    BACKEND_AUTH_DIR, BACKEND_CA_DIR, BackendConfig, InactiveSender, PORT, ROUTE_DIR, ROUTE_FILE, RouteConfig,
-    SENDERS_DIR, SENDERS_FILE, SenderEntry, SendersFile, WindowConfig,
+    BACKEND_AUTH_DIR, BACKEND_CA_DIR, BackendConfig, InactiveSender, PORT, ROUTE_DIR, ROUTE_FILE,
+    RouteConfig, SENDERS_DIR, SENDERS_FILE, SenderEntry, SendersFile, WindowConfig,
 };
 use crate::snapshot::Key;
 
@@ -147,7 +147,10 @@ pub fn senders_secret(
 
 /// The senders file from the senders open in the contour and the service's other connections,
 /// both sorted by sender id.
-pub fn senders_file(mut entries: Vec<SenderEntry>, mut inactive: Vec<InactiveSender>) -> SendersFile {
+pub fn senders_file(
+    mut entries: Vec<SenderEntry>,
+    mut inactive: Vec<InactiveSender>,
+) -> SendersFile {
     entries.sort_by(|a, b| a.sender_id.cmp(&b.sender_id));
     inactive.sort_by(|a, b| a.sender_id.cmp(&b.sender_id));
     SendersFile {

@@ -12,7 +12,9 @@ use std::time::Instant;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
-use hyper::header::{CONNECTION, CONTENT_LENGTH, CONTENT_TYPE, HeaderName, HeaderValue, RETRY_AFTER};
+use hyper::header::{
+    CONNECTION, CONTENT_LENGTH, CONTENT_TYPE, HeaderName, HeaderValue, RETRY_AFTER,
+};
 use hyper::{Request, Response, StatusCode};
 use jiff::Timestamp;
 use sha2::{Digest, Sha256};
@@ -68,7 +70,14 @@ fn uuid4(b: &mut [u8]) -> String {
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
     let h = hex::encode(&b[..16]);
-    format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    )
 }
 
 /// An instant as the wire writes dates: Asia/Almaty local time with milliseconds.
@@ -122,7 +131,10 @@ impl Exchange<'_> {
             outcome: r.code.as_str().to_string(),
             metric: r.code.as_str(),
             retry_after: r.retry_after,
-            close: matches!(r.code, ErrorCode::MessageTooLarge | ErrorCode::RequestTimeout),
+            close: matches!(
+                r.code,
+                ErrorCode::MessageTooLarge | ErrorCode::RequestTimeout
+            ),
         }
     }
 
@@ -148,12 +160,15 @@ impl Exchange<'_> {
                 ErrorCode::RequestTimeout,
                 format!("the message was not received within {} s", t.as_secs()),
             )),
-            Ok(Err(e)) if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() => Err(
-                Refusal::new(
+            Ok(Err(e))
+                if e.downcast_ref::<http_body_util::LengthLimitError>()
+                    .is_some() =>
+            {
+                Err(Refusal::new(
                     ErrorCode::MessageTooLarge,
                     format!("the message exceeds {max} bytes, the most this route accepts"),
-                ),
-            ),
+                ))
+            }
             Ok(Err(e)) => Err(Refusal::new(
                 ErrorCode::MalformedMessage,
                 format!("the message body could not be read: {e}"),
@@ -164,7 +179,11 @@ impl Exchange<'_> {
 
     /// Checks that apply to every channel once `requestInfo` is read: service, route, sender,
     /// breaks. Returns the authenticated sender.
-    fn admit<'l>(&mut self, loaded: &'l Loaded, info: &RequestInfo) -> Result<&'l ActiveSender, Refusal> {
+    fn admit<'l>(
+        &mut self,
+        loaded: &'l Loaded,
+        info: &RequestInfo,
+    ) -> Result<&'l ActiveSender, Refusal> {
         let cfg = &loaded.config;
         if info.service_id != cfg.service_key {
             return Err(Refusal::new(
@@ -195,9 +214,10 @@ impl Exchange<'_> {
                 },
             ));
         }
-        let sender = loaded
-            .senders
-            .authenticate(&info.sender_id, info.password.as_ref(), cfg.contour)?;
+        let sender =
+            loaded
+                .senders
+                .authenticate(&info.sender_id, info.password.as_ref(), cfg.contour)?;
         self.facts.sender = Some(sender.sender_id.clone());
         self.facts.connection = Some(sender.connection.clone());
         let now = Timestamp::now();
@@ -235,7 +255,10 @@ impl Exchange<'_> {
         let text = std::str::from_utf8(body).map_err(|e| {
             Refusal::new(
                 ErrorCode::MalformedMessage,
-                format!("the message is not UTF-8 (at byte {}); only UTF-8 is accepted", e.valid_up_to()),
+                format!(
+                    "the message is not UTF-8 (at byte {}); only UTF-8 is accepted",
+                    e.valid_up_to()
+                ),
             )
         })?;
         let parsed = SyncRequest::parse(text);
@@ -248,8 +271,9 @@ impl Exchange<'_> {
         };
         self.facts.info = Some(req.info.clone());
         if let Err(r) = self.admit(loaded, &req.info) {
-            self.facts.request_sha256 =
-                Some(hex::encode(Sha256::digest(req.without_password(text).as_bytes())));
+            self.facts.request_sha256 = Some(hex::encode(Sha256::digest(
+                req.without_password(text).as_bytes(),
+            )));
             return Err(r);
         }
         let fwd = req.forward(text, &self.session_id);
@@ -268,12 +292,19 @@ impl Exchange<'_> {
             Ok(BackendAnswer::Response { status, body }) => Ok(self.relay(status, body)),
             Ok(BackendAnswer::Fault(sub)) => Err(Refusal::new(
                 ErrorCode::BackendFault,
-                format!("the backend answered with a fault: {}: {}", sub.code, clip(&sub.message)),
+                format!(
+                    "the backend answered with a fault: {}: {}",
+                    sub.code,
+                    clip(&sub.message)
+                ),
             )
             .with_sub_error(sub)),
             Err(_) if !ans.status.is_success() => Err(Refusal::new(
                 ErrorCode::BackendFault,
-                format!("the backend answered HTTP {} without a SOAP envelope", ans.status.as_u16()),
+                format!(
+                    "the backend answered HTTP {} without a SOAP envelope",
+                    ans.status.as_u16()
+                ),
             )
             .with_sub_error(rest::http_sub_error(ans.status.as_u16()))),
             Err(e) => Err(Refusal::new(
@@ -299,8 +330,9 @@ impl Exchange<'_> {
         };
         self.facts.info = Some(req.info.clone());
         if let Err(r) = self.admit(loaded, &req.info) {
-            self.facts.request_sha256 =
-                Some(hex::encode(Sha256::digest(req.without_password().as_bytes())));
+            self.facts.request_sha256 = Some(hex::encode(Sha256::digest(
+                req.without_password().as_bytes(),
+            )));
             return Err(r);
         }
         let fwd = req.forward(&self.session_id);
@@ -316,7 +348,11 @@ impl Exchange<'_> {
             Ok(RestAnswer::Response { status, body }) => Ok(self.relay(status, body)),
             Ok(RestAnswer::Fault(sub)) => Err(Refusal::new(
                 ErrorCode::BackendFault,
-                format!("the backend answered with an error: {}: {}", sub.code, clip(&sub.message)),
+                format!(
+                    "the backend answered with an error: {}: {}",
+                    sub.code,
+                    clip(&sub.message)
+                ),
             )
             .with_sub_error(sub)),
             Err(e) => Err(Refusal::new(ErrorCode::BackendFault, e)),
@@ -374,11 +410,13 @@ pub async fn message(
     let loaded = route.state.load_full();
     let mut request_bytes = 0;
     let done = match &loaded {
-        None => ex.refuse(Refusal::new(
-            ErrorCode::RouteNotReady,
-            "the route has no valid configuration yet",
-        )
-        .retry_after(5)),
+        None => ex.refuse(
+            Refusal::new(
+                ErrorCode::RouteNotReady,
+                "the route has no valid configuration yet",
+            )
+            .retry_after(5),
+        ),
         Some(l) if !served(l, channel) => ex.refuse(not_served(l, channel)),
         Some(l) => {
             let permit = match route.slots.try_acquire() {
@@ -416,9 +454,11 @@ pub async fn message(
     let answered = Timestamp::now();
     let took = started.elapsed();
     let response_sha256 = hex::encode(Sha256::digest(&done.body));
-    let (service, contour) = loaded.as_ref().map_or(("-".to_string(), crate::api::Contour::Test), |l| {
-        (l.config.service.clone(), l.config.contour)
-    });
+    let (service, contour) = loaded
+        .as_ref()
+        .map_or(("-".to_string(), crate::api::Contour::Test), |l| {
+            (l.config.service.clone(), l.config.contour)
+        });
     let info = ex.facts.info.as_ref();
     let claimed = info.map(|i| clip(&i.sender_id));
     let client = peer.to_string();
@@ -461,7 +501,10 @@ pub async fn message(
     let mut resp = Response::new(Full::new(done.body));
     *resp.status_mut() = done.status;
     let h = resp.headers_mut();
-    h.insert(CONTENT_TYPE, HeaderValue::from_static(channel.content_type()));
+    h.insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static(channel.content_type()),
+    );
     if let Ok(v) = HeaderValue::from_str(&ex.gateway_id) {
         h.insert(HeaderName::from_static(MESSAGE_ID_HEADER), v);
     }
@@ -475,11 +518,11 @@ pub async fn message(
 }
 
 fn served(l: &Loaded, channel: Channel) -> bool {
-    match (l.config.protocol, l.config.mode, channel) {
-        (Protocol::Soap, crate::api::Mode::Sync, Channel::SoapSync) => true,
-        (Protocol::Rest, _, Channel::Rest) => true,
-        _ => false,
-    }
+    matches!(
+        (l.config.protocol, l.config.mode, channel),
+        (Protocol::Soap, crate::api::Mode::Sync, Channel::SoapSync)
+            | (Protocol::Rest, _, Channel::Rest)
+    )
 }
 
 fn not_served(l: &Loaded, channel: Channel) -> Refusal {

@@ -140,8 +140,8 @@ pub struct Refusal {
     pub code: ErrorCode,
     /// Why, in words (never a password or the body).
     pub message: String,
-    /// The backend's error, for [`ErrorCode::BackendFault`].
-    pub sub_error: Option<SubError>,
+    /// The backend's error, for [`ErrorCode::BackendFault`] (boxed: refusals travel in `Err`).
+    pub sub_error: Option<Box<SubError>>,
     /// Seconds after which a retry may succeed (`Retry-After`).
     pub retry_after: Option<u64>,
 }
@@ -165,7 +165,7 @@ impl Refusal {
 
     /// With the backend's error.
     pub fn with_sub_error(mut self, sub: SubError) -> Self {
-        self.sub_error = Some(sub);
+        self.sub_error = Some(Box::new(sub));
         self
     }
 }
@@ -179,7 +179,11 @@ mod tests {
         let mut seen = std::collections::BTreeSet::new();
         for c in ErrorCode::ALL {
             assert!(seen.insert(c.as_str()), "{c}");
-            assert!(c.as_str().chars().all(|ch| ch.is_ascii_uppercase() || ch == '_'));
+            assert!(
+                c.as_str()
+                    .chars()
+                    .all(|ch| ch.is_ascii_uppercase() || ch == '_')
+            );
         }
     }
 

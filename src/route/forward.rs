@@ -35,7 +35,10 @@ impl std::fmt::Debug for Backend {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Backend")
             .field("uri", &self.uri)
-            .field("authorization", &self.authorization.as_ref().map(|_| "<redacted>"))
+            .field(
+                "authorization",
+                &self.authorization.as_ref().map(|_| "<redacted>"),
+            )
             .field("timeout", &self.timeout)
             .finish()
     }
@@ -82,7 +85,12 @@ impl Backend {
             .map_err(|e| format!("backend.url '{}': {e}", cfg.url))?;
         match uri.scheme_str() {
             Some("http") | Some("https") => {}
-            _ => return Err(format!("backend.url '{}': only http and https are served", cfg.url)),
+            _ => {
+                return Err(format!(
+                    "backend.url '{}': only http and https are served",
+                    cfg.url
+                ));
+            }
         }
         let mut roots = rustls::RootCertStore::empty();
         if let Some(ca) = &cfg.ca_file {
@@ -141,7 +149,11 @@ impl Backend {
                     "Basic {}",
                     base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pass}"))
                 ))
-                .map_err(|_| format!("backend.authDir {d}: the username or password is not a valid header value"))?;
+                .map_err(|_| {
+                    format!(
+                        "backend.authDir {d}: the username or password is not a valid header value"
+                    )
+                })?;
                 v.set_sensitive(true);
                 Some(v)
             }
@@ -205,7 +217,9 @@ impl Backend {
                 .collect()
                 .await
                 .map_err(|e| {
-                    if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() {
+                    if e.downcast_ref::<http_body_util::LengthLimitError>()
+                        .is_some()
+                    {
                         ForwardError::TooLarge(self.max_answer)
                     } else {
                         ForwardError::Broken(e.to_string())
@@ -238,10 +252,18 @@ mod tests {
             auth_dir: None,
             ca_file: None,
         };
-        assert!(Backend::new(&cfg("ftp://x/"), 1).unwrap_err().contains("only http"));
+        assert!(
+            Backend::new(&cfg("ftp://x/"), 1)
+                .unwrap_err()
+                .contains("only http")
+        );
         let mut c = cfg("http://127.0.0.1:1/");
         c.auth_dir = Some("/nonexistent".into());
-        assert!(Backend::new(&c, 1).unwrap_err().contains("/nonexistent/username"));
+        assert!(
+            Backend::new(&c, 1)
+                .unwrap_err()
+                .contains("/nonexistent/username")
+        );
         let mut c = cfg("https://127.0.0.1:1/");
         c.ca_file = Some("/nonexistent/ca.crt".into());
         assert!(Backend::new(&c, 1).unwrap_err().contains("backend.caFile"));

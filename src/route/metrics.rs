@@ -76,7 +76,9 @@ impl RouteMetrics {
             .cloned()
             .unwrap_or_else(|| NONE.get_or_init(|| Arc::from("-")).clone());
         self.with(|m| {
-            *m.messages.entry((o.channel, o.outcome, sender)).or_default() += 1;
+            *m.messages
+                .entry((o.channel, o.outcome, sender))
+                .or_default() += 1;
             m.duration
                 .entry(o.channel)
                 .or_insert_with(|| Histogram::new(&LATENCY))
@@ -125,13 +127,37 @@ impl RouteMetrics {
                 let _ = writeln!(o, "shep_route_config_reloads_total{{file=\"{f}\",result=\"{r}\"}} {n}");
             }
         });
-        header(&mut o, "shep_route_in_flight", "gauge", "Messages being handled now.");
-        let _ = writeln!(o, "shep_route_in_flight {}", self.in_flight.load(Ordering::Relaxed));
-        header(&mut o, "shep_route_windows_active", "gauge", "Technological breaks of this contour in progress (p.48).");
+        header(
+            &mut o,
+            "shep_route_in_flight",
+            "gauge",
+            "Messages being handled now.",
+        );
+        let _ = writeln!(
+            o,
+            "shep_route_in_flight {}",
+            self.in_flight.load(Ordering::Relaxed)
+        );
+        header(
+            &mut o,
+            "shep_route_windows_active",
+            "gauge",
+            "Technological breaks of this contour in progress (p.48).",
+        );
         let _ = writeln!(o, "shep_route_windows_active {}", g.windows_active);
-        header(&mut o, "shep_route_senders", "gauge", "Senders allowed in this contour (p.53.2).");
+        header(
+            &mut o,
+            "shep_route_senders",
+            "gauge",
+            "Senders allowed in this contour (p.53.2).",
+        );
         let _ = writeln!(o, "shep_route_senders {}", g.senders);
-        header(&mut o, "shep_route_config_valid", "gauge", "1 when the route serves with a valid configuration.");
+        header(
+            &mut o,
+            "shep_route_config_valid",
+            "gauge",
+            "1 when the route serves with a valid configuration.",
+        );
         let _ = writeln!(o, "shep_route_config_valid {}", u8::from(g.config_valid));
         o
     }
@@ -145,7 +171,11 @@ mod tests {
     fn counts_by_outcome_and_known_sender_only() {
         let m = RouteMetrics::default();
         let s: Arc<str> = Arc::from("bank.conn");
-        for (outcome, sender) in [("SCSS001", Some(&s)), ("SCSS001", Some(&s)), ("AUTHENTICATION_FAILED", None)] {
+        for (outcome, sender) in [
+            ("SCSS001", Some(&s)),
+            ("SCSS001", Some(&s)),
+            ("AUTHENTICATION_FAILED", None),
+        ] {
             m.observe(&Observation {
                 channel: "soap-sync",
                 outcome,
@@ -157,13 +187,21 @@ mod tests {
             });
         }
         m.reloaded("senders.yaml", "ok");
-        let t = m.render(&Gauges { config_valid: true, senders: 1, windows_active: 0 });
+        let t = m.render(&Gauges {
+            config_valid: true,
+            senders: 1,
+            windows_active: 0,
+        });
         assert!(t.contains("shep_route_messages_total{channel=\"soap-sync\",outcome=\"SCSS001\",sender=\"bank.conn\"} 2"), "{t}");
         assert!(t.contains("shep_route_messages_total{channel=\"soap-sync\",outcome=\"AUTHENTICATION_FAILED\",sender=\"-\"} 1"));
         assert!(t.contains("shep_route_backend_duration_seconds_count 2"));
-        assert!(t.contains("shep_route_message_duration_seconds_bucket{channel=\"soap-sync\",le=\"0.0025\"} 3"));
+        assert!(t.contains(
+            "shep_route_message_duration_seconds_bucket{channel=\"soap-sync\",le=\"0.0025\"} 3"
+        ));
         assert!(t.contains("shep_route_request_bytes_total 30"));
-        assert!(t.contains("shep_route_config_reloads_total{file=\"senders.yaml\",result=\"ok\"} 1"));
+        assert!(
+            t.contains("shep_route_config_reloads_total{file=\"senders.yaml\",result=\"ok\"} 1")
+        );
         assert!(t.contains("shep_route_config_valid 1"));
     }
 }

@@ -77,7 +77,9 @@ pub struct RestRequest<'a> {
 
 impl std::fmt::Debug for RestRequest<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RestRequest").field("info", &self.info).finish_non_exhaustive()
+        f.debug_struct("RestRequest")
+            .field("info", &self.info)
+            .finish_non_exhaustive()
     }
 }
 
@@ -213,7 +215,10 @@ pub fn read_answer(status: u16, body: &str, session_id: &str) -> Result<RestAnsw
     if !(200..300).contains(&status) {
         if let Ok(e) = serde_json::from_str::<ErrorBody>(body) {
             return Ok(RestAnswer::Fault(SubError {
-                code: e.error.error_code.unwrap_or_else(|| format!("HTTP_{status}")),
+                code: e
+                    .error
+                    .error_code
+                    .unwrap_or_else(|| format!("HTTP_{status}")),
                 message: e.error.error_message.unwrap_or_default(),
                 data: e.error.error_data,
                 date: e.error.error_date,
@@ -221,9 +226,8 @@ pub fn read_answer(status: u16, body: &str, session_id: &str) -> Result<RestAnsw
         }
         return Ok(RestAnswer::Fault(http_sub_error(status)));
     }
-    let mut a: Answer = serde_json::from_str(body).map_err(|e| {
-        format!("the backend's answer is not an App.1 REST response envelope: {e}")
-    })?;
+    let mut a: Answer = serde_json::from_str(body)
+        .map_err(|e| format!("the backend's answer is not an App.1 REST response envelope: {e}"))?;
     let code = a
         .response
         .response_info
@@ -262,7 +266,12 @@ pub fn http_sub_error(status: u16) -> SubError {
 }
 
 /// The JSON error of a refusal.
-pub fn error_body(r: &Refusal, date: &str, gateway_message_id: &str, session_id: Option<&str>) -> String {
+pub fn error_body(
+    r: &Refusal,
+    date: &str,
+    gateway_message_id: &str,
+    session_id: Option<&str>,
+) -> String {
     let mut e = json!({
         "errorCode": r.code.as_str(),
         "errorMessage": r.message,
@@ -297,15 +306,27 @@ mod tests {
         assert!(!fwd.contains("pw") && !fwd.contains("password"), "{fwd}");
         assert!(fwd.contains(r#""sessionId":"{sid}""#));
         assert!(fwd.contains(r#""traceparent":"00-x""#));
-        assert!(fwd.contains(r#"{"data":{"iin":"660427402182","n":[1,2.50]}}"#), "{fwd}");
+        assert!(
+            fwd.contains(r#"{"data":{"iin":"660427402182","n":[1,2.50]}}"#),
+            "{fwd}"
+        );
     }
 
     #[test]
     fn refusals_name_the_json_path() {
-        let e = RestRequest::parse(&REQ.replace(r#""senderId":"a.b""#, r#""senderId":5"#)).unwrap_err();
-        assert!(e.message.contains("request.requestInfo.sender.senderId"), "{}", e.message);
+        let e =
+            RestRequest::parse(&REQ.replace(r#""senderId":"a.b""#, r#""senderId":5"#)).unwrap_err();
+        assert!(
+            e.message.contains("request.requestInfo.sender.senderId"),
+            "{}",
+            e.message
+        );
         let e = RestRequest::parse(&REQ.replace("2026-12-03T12:00:00+05:00", "soon")).unwrap_err();
-        assert!(e.message.contains("request.requestInfo.messageDate"), "{}", e.message);
+        assert!(
+            e.message.contains("request.requestInfo.messageDate"),
+            "{}",
+            e.message
+        );
         let e = RestRequest::parse("[]").unwrap_err();
         assert_eq!(e.code, ErrorCode::MalformedMessage);
     }
@@ -316,15 +337,27 @@ mod tests {
         match read_answer(200, ok, "{s}").unwrap() {
             RestAnswer::Response { status, body } => {
                 assert_eq!(status.as_deref(), Some("SCSS001"));
-                assert!(body.contains(r#""sessionId":"{s}""#) && body.contains(r#"{"data":{"x":1}}"#), "{body}");
+                assert!(
+                    body.contains(r#""sessionId":"{s}""#) && body.contains(r#"{"data":{"x":1}}"#),
+                    "{body}"
+                );
             }
             f => panic!("{f:?}"),
         }
         let err = r#"{"error":{"errorCode":"E42","errorMessage":"no"}}"#;
-        assert!(matches!(read_answer(500, err, "{s}").unwrap(), RestAnswer::Fault(s) if s.code == "E42"));
-        assert!(matches!(read_answer(404, "<html/>", "{s}").unwrap(), RestAnswer::Fault(s) if s.code == "HTTP_404"));
+        assert!(
+            matches!(read_answer(500, err, "{s}").unwrap(), RestAnswer::Fault(s) if s.code == "E42")
+        );
+        assert!(
+            matches!(read_answer(404, "<html/>", "{s}").unwrap(), RestAnswer::Fault(s) if s.code == "HTTP_404")
+        );
         assert!(read_answer(200, "<html/>", "{s}").is_err());
-        let body = error_body(&Refusal::new(ErrorCode::UnknownService, "x"), "d", "g", Some("{s}"));
+        let body = error_body(
+            &Refusal::new(ErrorCode::UnknownService, "x"),
+            "d",
+            "g",
+            Some("{s}"),
+        );
         let v: Value = serde_json::from_str(&body).unwrap();
         assert_eq!(v["error"]["errorCode"], "UNKNOWN_SERVICE");
         assert_eq!(v["error"]["sessionId"], "{s}");

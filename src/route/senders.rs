@@ -50,7 +50,10 @@ impl Senders {
         for (i, s) in f.senders.iter().enumerate() {
             let mut digest = [0u8; 32];
             hex::decode_to_slice(&s.password_sha256, &mut digest).map_err(|e| {
-                format!("senders[{i}].passwordSha256 of '{}': not 64 hex digits ({e})", s.sender_id)
+                format!(
+                    "senders[{i}].passwordSha256 of '{}': not 64 hex digits ({e})",
+                    s.sender_id
+                )
             })?;
             if active
                 .insert(
@@ -63,7 +66,10 @@ impl Senders {
                 )
                 .is_some()
             {
-                return Err(format!("senders[{i}].senderId '{}' appears twice", s.sender_id));
+                return Err(format!(
+                    "senders[{i}].senderId '{}' appears twice",
+                    s.sender_id
+                ));
             }
         }
         let inactive = f
@@ -100,7 +106,8 @@ impl Senders {
         password: Option<&Password>,
         contour: Contour,
     ) -> Result<&ActiveSender, Refusal> {
-        let given: [u8; 32] = Sha256::digest(password.map(|p| p.0.as_bytes()).unwrap_or(b"")).into();
+        let given: [u8; 32] =
+            Sha256::digest(password.map(|p| p.0.as_bytes()).unwrap_or(b"")).into();
         let found = self.active.get(sender_id);
         let expected = found.map(|s| &s.digest).unwrap_or(&NO_DIGEST);
         let matches: bool = given.ct_eq(expected).into();
@@ -155,16 +162,26 @@ mod tests {
     fn only_the_right_password_of_an_active_sender_passes() {
         let s = senders();
         let pw = |p: &str| Some(Password(p.into()));
-        let ok = s.authenticate("bank.conn", pw("right").as_ref(), Contour::Production).unwrap();
+        let ok = s
+            .authenticate("bank.conn", pw("right").as_ref(), Contour::Production)
+            .unwrap();
         assert_eq!(&*ok.connection, "bank/conn");
-        for (id, p) in [("bank.conn", pw("wrong")), ("bank.conn", pw("")), ("nobody", pw("right"))] {
+        for (id, p) in [
+            ("bank.conn", pw("wrong")),
+            ("bank.conn", pw("")),
+            ("nobody", pw("right")),
+        ] {
             let e = s.authenticate(id, p.as_ref(), Contour::Test).unwrap_err();
             assert_eq!(e.code, ErrorCode::AuthenticationFailed, "{id}");
             assert!(!e.message.contains("right"));
         }
-        let e = s.authenticate("bank.conn", None, Contour::Test).unwrap_err();
+        let e = s
+            .authenticate("bank.conn", None, Contour::Test)
+            .unwrap_err();
         assert_eq!(e.code, ErrorCode::AuthenticationFailed);
-        let e = s.authenticate("other.conn", pw("x").as_ref(), Contour::Production).unwrap_err();
+        let e = s
+            .authenticate("other.conn", pw("x").as_ref(), Contour::Production)
+            .unwrap_err();
         assert_eq!(e.code, ErrorCode::SenderNotActive);
         assert!(e.message.contains("SecurityProtocolRevoked") && e.message.contains("production"));
     }
@@ -177,6 +194,10 @@ mod tests {
             password_sha256: "zz".into(),
             connection: "x/y".into(),
         });
-        assert!(Senders::from_file(&f).unwrap_err().contains("senders[0].passwordSha256"));
+        assert!(
+            Senders::from_file(&f)
+                .unwrap_err()
+                .contains("senders[0].passwordSha256")
+        );
     }
 }

@@ -119,7 +119,10 @@ fn text(status: StatusCode, ctype: &'static str, body: impl Into<Bytes>) -> Resp
 
 /// Whether a path is the sync SOAP channel's (WIRE.md: `/bip-sync-wss-gost/`; also `/sync`).
 pub fn is_sync_path(p: &str) -> bool {
-    matches!(p, "/bip-sync-wss-gost/" | "/bip-sync-wss-gost" | "/sync" | "/sync/")
+    matches!(
+        p,
+        "/bip-sync-wss-gost/" | "/bip-sync-wss-gost" | "/sync" | "/sync/"
+    )
 }
 
 async fn handle(
@@ -133,7 +136,11 @@ async fn handle(
         (&Method::GET, "/healthz") => text(StatusCode::OK, "text/plain", "ok\n"),
         (&Method::GET, "/readyz") => {
             if route.draining.load(Ordering::Relaxed) {
-                text(StatusCode::SERVICE_UNAVAILABLE, "text/plain", "shutting down\n")
+                text(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "text/plain",
+                    "shutting down\n",
+                )
             } else if route.state.load().is_some() {
                 text(StatusCode::OK, "text/plain", "ok\n")
             } else {
@@ -167,7 +174,11 @@ async fn handle(
                     None => text(
                         StatusCode::NOT_FOUND,
                         "text/plain",
-                        format!("no schema '{}'; served: {}\n", super::soap::clip(n), wsdl::SCHEMAS.join(", ")),
+                        format!(
+                            "no schema '{}'; served: {}\n",
+                            super::soap::clip(n),
+                            wsdl::SCHEMAS.join(", ")
+                        ),
                     ),
                 }
             } else {
@@ -360,7 +371,10 @@ pub async fn run(
     });
     let in_flight = route.metrics.in_flight.load(Ordering::Relaxed);
     tracing::info!(in_flight, drain_seconds = drain.as_secs(), "route draining");
-    if tokio::time::timeout(drain, graceful.shutdown()).await.is_err() {
+    if tokio::time::timeout(drain, graceful.shutdown())
+        .await
+        .is_err()
+    {
         tracing::warn!("drain timeout: connections still open are closed");
     }
     match Arc::try_unwrap(route) {

@@ -112,7 +112,10 @@ pub fn is_xsd_datetime(s: &str) -> bool {
     let s = s.trim();
     let (body, zone) = if let Some(b) = s.strip_suffix('Z') {
         (b, "")
-    } else if s.len() > 6 && matches!(s.as_bytes()[s.len() - 6], b'+' | b'-') && s.as_bytes()[s.len() - 3] == b':' {
+    } else if s.len() > 6
+        && matches!(s.as_bytes()[s.len() - 6], b'+' | b'-')
+        && s.as_bytes()[s.len() - 3] == b':'
+    {
         (&s[..s.len() - 6], &s[s.len() - 6..])
     } else {
         (s, "")
@@ -364,7 +367,9 @@ impl SyncRequest {
                                 }
                                 "properties" => {
                                     if empty {
-                                        return Err(malformed("requestInfo/properties needs a key"));
+                                        return Err(malformed(
+                                            "requestInfo/properties needs a key",
+                                        ));
                                     }
                                     stack.push(Place::Properties);
                                     continue;
@@ -382,12 +387,24 @@ impl SyncRequest {
                         Place::Sender => match local {
                             "senderId" => field(Field::SenderId, &mut seen)?,
                             "password" => field(Field::Password, &mut seen)?,
-                            _ => return Err(unexpected("requestInfo/sender", local, "senderId, password")),
+                            _ => {
+                                return Err(unexpected(
+                                    "requestInfo/sender",
+                                    local,
+                                    "senderId, password",
+                                ));
+                            }
                         },
                         Place::Properties => match local {
                             "key" if property.0.is_none() => Place::Field(Field::Key),
                             "value" if property.1.is_none() => Place::Field(Field::Value),
-                            _ => return Err(unexpected("requestInfo/properties", local, "key, value")),
+                            _ => {
+                                return Err(unexpected(
+                                    "requestInfo/properties",
+                                    local,
+                                    "key, value",
+                                ));
+                            }
                         },
                         Place::Field(f) => {
                             return Err(malformed(format!(
@@ -415,10 +432,14 @@ impl SyncRequest {
             }
         }
         if !info_seen {
-            return Err(malformed("SendMessage/request/requestInfo is required (WIRE.md)"));
+            return Err(malformed(
+                "SendMessage/request/requestInfo is required (WIRE.md)",
+            ));
         }
         if !data_seen {
-            return Err(malformed("SendMessage/request/requestData is required (WIRE.md)"));
+            return Err(malformed(
+                "SendMessage/request/requestData is required (WIRE.md)",
+            ));
         }
         if !sender_seen {
             return Err(malformed(
@@ -443,23 +464,22 @@ impl SyncRequest {
             p = self.child_prefix,
             s = escape(session_id)
         );
-        let mut out = String::with_capacity(src.len() + session.len());
-        let mut pos = 0;
+        // The edits, in document order (a sender may write sessionId before sender).
+        let mut edits: Vec<(Range<usize>, &str)> = Vec::with_capacity(2);
         if let Some(r) = &self.password_span {
-            out.push_str(&src[pos..r.start]);
-            pos = r.end;
+            edits.push((r.clone(), ""));
         }
         match &self.session_span {
-            Some(r) => {
-                out.push_str(&src[pos..r.start]);
-                out.push_str(&session);
-                pos = r.end;
-            }
-            None => {
-                out.push_str(&src[pos..self.info_end]);
-                out.push_str(&session);
-                pos = self.info_end;
-            }
+            Some(r) => edits.push((r.clone(), &session)),
+            None => edits.push((self.info_end..self.info_end, &session)),
+        }
+        edits.sort_by_key(|(r, _)| r.start);
+        let mut out = String::with_capacity(src.len() + session.len());
+        let mut pos = 0;
+        for (r, with) in edits {
+            out.push_str(&src[pos..r.start]);
+            out.push_str(with);
+            pos = r.end;
         }
         out.push_str(&src[pos..]);
         out
@@ -733,7 +753,12 @@ pub fn read_answer(src: &str, session_id: &str) -> Result<BackendAnswer, String>
 /// A `SendMessageFault1_SendMessageFault` in a SOAP 1.1 fault (WIRE.md): `errorCode`,
 /// `errorMessage`, `errorData` (the gateway message id, for support), `errorDate`, `subError`,
 /// `sessionId`.
-pub fn fault(r: &Refusal, date: &str, gateway_message_id: &str, session_id: Option<&str>) -> String {
+pub fn fault(
+    r: &Refusal,
+    date: &str,
+    gateway_message_id: &str,
+    session_id: Option<&str>,
+) -> String {
     let mut s = String::with_capacity(1024);
     s.push_str(r#"<?xml version="1.0" encoding="UTF-8"?><soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body><soap:Fault><faultcode>"#);
     s.push_str(if r.code.is_client_fault() {
@@ -831,7 +856,12 @@ mod tests {
         let sid = "{0a0b0c0d-0000-4000-8000-000000000000}";
         let fwd = r.forward(&src, sid);
         assert!(!fwd.contains("password") && !fwd.contains("s3cr"), "{fwd}");
-        assert!(fwd.contains(&format!("<sessionId>{sid}</sessionId>\n        </requestInfo>")) || fwd.contains(&format!("<sessionId>{sid}</sessionId></requestInfo>")), "{fwd}");
+        assert!(
+            fwd.contains(&format!(
+                "<sessionId>{sid}</sessionId>\n        </requestInfo>"
+            )) || fwd.contains(&format!("<sessionId>{sid}</sessionId></requestInfo>")),
+            "{fwd}"
+        );
         assert!(fwd.contains(r#"<data xmlns:x="urn:payload"><x:iin>660427402182</x:iin></data>"#));
         // The forwarded message is itself a valid request (without a password).
         let again = SyncRequest::parse(&fwd).unwrap();
@@ -851,25 +881,77 @@ mod tests {
     }
 
     #[test]
+    fn a_session_id_before_the_sender_is_replaced_too() {
+        let src =
+            request("S", "a", "p").replace("<sender>", "<sessionId>{forged}</sessionId><sender>");
+        let r = SyncRequest::parse(&src).unwrap();
+        let fwd = r.forward(&src, "{real}");
+        assert!(
+            fwd.contains("<sessionId>{real}</sessionId><sender><senderId>a</senderId></sender>"),
+            "{fwd}"
+        );
+        assert!(!fwd.contains("forged") && !fwd.contains("<password>"));
+    }
+
+    #[test]
     fn qualified_children_keep_their_prefix() {
         let src = r#"<e:Envelope xmlns:e="http://schemas.xmlsoap.org/soap/envelope/"><e:Body><t:SendMessage xmlns:t="http://bip.bee.kz/SyncChannel/v10/Types"><t:request><t:requestInfo><t:messageId>1</t:messageId><t:serviceId>S</t:serviceId><t:messageDate>2026-12-03T12:00:00</t:messageDate><t:sender><t:senderId>a</t:senderId></t:sender></t:requestInfo><t:requestData/></t:request></t:SendMessage></e:Body></e:Envelope>"#;
         let r = SyncRequest::parse(src).unwrap();
         assert_eq!(r.info.password, None);
-        assert!(r.forward(src, "{x}").contains("<t:sessionId>{x}</t:sessionId></t:requestInfo>"));
+        assert!(
+            r.forward(src, "{x}")
+                .contains("<t:sessionId>{x}</t:sessionId></t:requestInfo>")
+        );
     }
 
     #[test]
     fn refusals_name_the_element_and_the_rule() {
         let base = request("S", "a", "p");
         let cases = [
-            (base.replace("<messageId>6f1c1d2e-1111-4a4a-9b9b-000000000001</messageId>", ""), "messageId is required"),
-            (base.replace("2026-12-03T12:00:00.000+05:00", "yesterday"), "messageDate 'yesterday'"),
-            (base.replace("<key>CONNECTOR_CLIENT</key>", &format!("<key>{}</key>", "k".repeat(31))), "longer than 30"),
-            (base.replace("v10:SendMessage", "v10:SendMessage2"), "must hold SendMessage"),
-            (base.replace("<sender>", "<sender><x/>"), "requestInfo/sender holds"),
-            (base.replace("<serviceId>S</serviceId>", "<serviceId>S</serviceId><serviceId>T</serviceId>"), "appears twice"),
-            (base.replace(r#"<data xmlns:x="urn:payload">"#, "<data>&ext;"), "&ext; is not defined"),
-            (base.replace("http://schemas.xmlsoap.org/soap/envelope/", "http://www.w3.org/2003/05/soap-envelope"), "SOAP 1.2"),
+            (
+                base.replace(
+                    "<messageId>6f1c1d2e-1111-4a4a-9b9b-000000000001</messageId>",
+                    "",
+                ),
+                "messageId is required",
+            ),
+            (
+                base.replace("2026-12-03T12:00:00.000+05:00", "yesterday"),
+                "messageDate 'yesterday'",
+            ),
+            (
+                base.replace(
+                    "<key>CONNECTOR_CLIENT</key>",
+                    &format!("<key>{}</key>", "k".repeat(31)),
+                ),
+                "longer than 30",
+            ),
+            (
+                base.replace("v10:SendMessage", "v10:SendMessage2"),
+                "must hold SendMessage",
+            ),
+            (
+                base.replace("<sender>", "<sender><x/>"),
+                "requestInfo/sender holds",
+            ),
+            (
+                base.replace(
+                    "<serviceId>S</serviceId>",
+                    "<serviceId>S</serviceId><serviceId>T</serviceId>",
+                ),
+                "appears twice",
+            ),
+            (
+                base.replace(r#"<data xmlns:x="urn:payload">"#, "<data>&ext;"),
+                "&ext; is not defined",
+            ),
+            (
+                base.replace(
+                    "http://schemas.xmlsoap.org/soap/envelope/",
+                    "http://www.w3.org/2003/05/soap-envelope",
+                ),
+                "SOAP 1.2",
+            ),
             (base.replace("</soapenv:Envelope>", ""), "ends inside"),
             ("not xml".to_string(), "root"),
         ];
@@ -886,7 +968,10 @@ mod tests {
         match read_answer(ok, "{s}").unwrap() {
             BackendAnswer::Response { status, body } => {
                 assert_eq!(status.as_deref(), Some("SCSS001"));
-                assert!(body.contains("</status><sessionId>{s}</sessionId></responseInfo>"), "{body}");
+                assert!(
+                    body.contains("</status><sessionId>{s}</sessionId></responseInfo>"),
+                    "{body}"
+                );
             }
             f => panic!("{f:?}"),
         }
@@ -905,26 +990,42 @@ mod tests {
 
     #[test]
     fn faults_carry_code_message_date_and_sub_error() {
-        let r = Refusal::new(ErrorCode::BackendFault, "the backend answered with a fault <x>")
-            .with_sub_error(SubError {
-                code: "E1".into(),
-                message: "m".into(),
-                ..Default::default()
-            });
+        let r = Refusal::new(
+            ErrorCode::BackendFault,
+            "the backend answered with a fault <x>",
+        )
+        .with_sub_error(SubError {
+            code: "E1".into(),
+            message: "m".into(),
+            ..Default::default()
+        });
         let f = fault(&r, "2026-12-03T12:00:00+05:00", "gid", Some("{sid}"));
         assert!(f.contains("<faultcode>soap:Server</faultcode>"));
         assert!(f.contains("<errorCode>BACKEND_FAULT</errorCode><errorMessage>the backend answered with a fault &lt;x&gt;</errorMessage><errorData>gatewayMessageId=gid</errorData><errorDate>2026-12-03T12:00:00+05:00</errorDate><subError><errorCode>E1</errorCode>"));
         assert!(f.contains("<sessionId>{sid}</sessionId>"));
         // The fault is a well-formed answer of the backend kind too.
-        assert!(matches!(read_answer(&f, "{x}").unwrap(), BackendAnswer::Fault(s) if s.code == "BACKEND_FAULT"));
+        assert!(
+            matches!(read_answer(&f, "{x}").unwrap(), BackendAnswer::Fault(s) if s.code == "BACKEND_FAULT")
+        );
     }
 
     #[test]
     fn xsd_datetimes() {
-        for ok in ["2026-12-03T12:00:00", "2026-12-03T12:00:00.123Z", "2026-12-03T12:00:00+05:00", "2019-12-25T12:48:21.024Z"] {
+        for ok in [
+            "2026-12-03T12:00:00",
+            "2026-12-03T12:00:00.123Z",
+            "2026-12-03T12:00:00+05:00",
+            "2019-12-25T12:48:21.024Z",
+        ] {
             assert!(is_xsd_datetime(ok), "{ok}");
         }
-        for bad in ["2026-12-03", "12:00", "2026-13-03T12:00:00", "x", "2026-12-03T12:00:00+5"] {
+        for bad in [
+            "2026-12-03",
+            "12:00",
+            "2026-13-03T12:00:00",
+            "x",
+            "2026-12-03T12:00:00+5",
+        ] {
             assert!(!is_xsd_datetime(bad), "{bad}");
         }
     }

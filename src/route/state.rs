@@ -145,13 +145,17 @@ pub fn load(
         message,
     })?;
     let backend = match previous {
-        Some((p, backend_files_same)) if backend_files_same && p.config.backend == config.backend => {
+        Some((p, backend_files_same))
+            if backend_files_same && p.config.backend == config.backend =>
+        {
             p.backend.clone()
         }
-        _ => Arc::new(Backend::new(&config.backend, max_answer).map_err(|message| LoadError {
-            file: "backend",
-            message,
-        })?),
+        _ => Arc::new(
+            Backend::new(&config.backend, max_answer).map_err(|message| LoadError {
+                file: "backend",
+                message,
+            })?,
+        ),
     };
     Ok(Loaded {
         config,

@@ -71,7 +71,10 @@ mod tests {
 
     #[test]
     fn refuses_during_and_allows_around_a_break() {
-        let ws = [w("2026-12-05T21:00:00+05:00", Some("2026-12-06T06:00:00+05:00"))];
+        let ws = [w(
+            "2026-12-05T21:00:00+05:00",
+            Some("2026-12-06T06:00:00+05:00"),
+        )];
         let at = |s: &str| s.parse::<Timestamp>().unwrap();
         assert!(active(&ws, at("2026-12-05T20:59:59+05:00")).is_none());
         assert!(active(&ws, at("2026-12-05T21:00:00+05:00")).is_some());
@@ -79,20 +82,31 @@ mod tests {
         let r = refusal(&ws[0], Contour::Production, at("2026-12-06T05:00:00+05:00"));
         assert_eq!(r.code, ErrorCode::MaintenanceMode);
         assert_eq!(r.retry_after, Some(3600));
-        assert!(r.message.contains("until 2026-12-06T06:00:00+05:00"), "{}", r.message);
+        assert!(
+            r.message.contains("until 2026-12-06T06:00:00+05:00"),
+            "{}",
+            r.message
+        );
         assert!(r.message.contains("p.48") && r.message.contains("database upgrade"));
     }
 
     #[test]
     fn open_ended_and_overlapping_breaks() {
         let ws = [
-            w("2026-12-05T21:00:00+05:00", Some("2026-12-05T22:00:00+05:00")),
+            w(
+                "2026-12-05T21:00:00+05:00",
+                Some("2026-12-05T22:00:00+05:00"),
+            ),
             w("2026-12-05T21:30:00+05:00", None),
         ];
         let now = "2026-12-05T21:45:00+05:00".parse().unwrap();
         assert_eq!(count_active(&ws, now), 2);
         let a = active(&ws, now).unwrap();
         assert!(a.end.is_none());
-        assert!(refusal(a, Contour::Test, now).message.contains("until further notice"));
+        assert!(
+            refusal(a, Contour::Test, now)
+                .message
+                .contains("until further notice")
+        );
     }
 }

@@ -15,7 +15,8 @@ pub fn address(host: Option<&str>, path: &str) -> String {
         .filter(|h| {
             !h.is_empty()
                 && h.len() <= 255
-                && h.bytes().all(|b| b.is_ascii_alphanumeric() || b"-.:[]_".contains(&b))
+                && h.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-.:[]_".contains(&b))
         })
         .unwrap_or("localhost");
     format!("http://{host}{path}")
@@ -80,7 +81,11 @@ pub fn xsd(name: &str, address: &str) -> Option<String> {
         "types" => {
             let mut s = head(
                 TYPES_NS,
-                &[(REQUEST_NS, "request"), (RESPONSE_NS, "response"), (COMMON_NS, "common")],
+                &[
+                    (REQUEST_NS, "request"),
+                    (RESPONSE_NS, "response"),
+                    (COMMON_NS, "common"),
+                ],
             );
             s.push_str(r#"  <xsd:element name="SendMessage">
     <xsd:complexType><xsd:sequence><xsd:element name="request" type="req:SyncSendMessageRequest"/></xsd:sequence></xsd:complexType>
@@ -94,7 +99,8 @@ pub fn xsd(name: &str, address: &str) -> Option<String> {
         }
         "request" => {
             let mut s = head(REQUEST_NS, &[(COMMON_NS, "common")]);
-            s.push_str(r#"  <xsd:complexType name="SyncSendMessageRequest">
+            s.push_str(
+                r#"  <xsd:complexType name="SyncSendMessageRequest">
     <xsd:sequence>
       <xsd:element name="requestInfo" type="tns:SyncMessageInfo"/>
       <xsd:element name="requestData" type="tns:SyncRequestData"/>
@@ -115,12 +121,14 @@ pub fn xsd(name: &str, address: &str) -> Option<String> {
   <xsd:complexType name="SyncRequestData">
     <xsd:sequence><xsd:element name="data" type="xsd:anyType" minOccurs="0"/></xsd:sequence>
   </xsd:complexType>
-"#);
+"#,
+            );
             s
         }
         "response" => {
             let mut s = head(RESPONSE_NS, &[(COMMON_NS, "common")]);
-            s.push_str(r#"  <xsd:complexType name="SyncSendMessageResponse">
+            s.push_str(
+                r#"  <xsd:complexType name="SyncSendMessageResponse">
     <xsd:sequence>
       <xsd:element name="responseInfo" type="tns:SyncMessageInfoResponse"/>
       <xsd:element name="responseData" type="tns:SyncResponseData" minOccurs="0"/>
@@ -138,7 +146,8 @@ pub fn xsd(name: &str, address: &str) -> Option<String> {
   <xsd:complexType name="SyncResponseData">
     <xsd:sequence><xsd:element name="data" type="xsd:anyType" minOccurs="0"/></xsd:sequence>
   </xsd:complexType>
-"#);
+"#,
+            );
             s
         }
         "common" => {
@@ -206,7 +215,12 @@ mod tests {
         assert_eq!(a, "http://route.minjust.svc:80/bip-sync-wss-gost/");
         let w = wsdl(&a);
         well_formed(&w);
-        for n in ["ISyncChannelHttpService", "SyncChannelHttpBinding", "soapAction=\"\"", "SendMessageFault1_SendMessageFault"] {
+        for n in [
+            "ISyncChannelHttpService",
+            "SyncChannelHttpBinding",
+            "soapAction=\"\"",
+            "SendMessageFault1_SendMessageFault",
+        ] {
             assert!(w.contains(n), "{n}");
         }
         for n in SCHEMAS {

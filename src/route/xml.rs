@@ -107,10 +107,12 @@ impl<'i> Scanner<'i> {
     pub fn next_item(&mut self) -> Result<Item<'i>, String> {
         loop {
             let start = self.reader.buffer_position() as usize;
-            let event = self
-                .reader
-                .read_event()
-                .map_err(|e| at(self.reader.error_position(), format!("not well-formed XML: {e}")))?;
+            let event = self.reader.read_event().map_err(|e| {
+                at(
+                    self.reader.error_position(),
+                    format!("not well-formed XML: {e}"),
+                )
+            })?;
             let end = self.reader.buffer_position() as usize;
             match event {
                 Event::Decl(d) => {
@@ -119,7 +121,9 @@ impl<'i> Scanner<'i> {
                     {
                         return Err(at(
                             start as u64,
-                            format!("the XML declaration names encoding '{enc}'; only UTF-8 is accepted"),
+                            format!(
+                                "the XML declaration names encoding '{enc}'; only UTF-8 is accepted"
+                            ),
                         ));
                     }
                 }
@@ -174,10 +178,12 @@ impl<'i> Scanner<'i> {
                 }
                 Event::GeneralRef(r) => {
                     let name: &str = &r;
-                    let text = if let Some(ch) = r
-                        .resolve_char_ref()
-                        .map_err(|e| at(start as u64, format!("bad character reference &{name};: {e}")))?
-                    {
+                    let text = if let Some(ch) = r.resolve_char_ref().map_err(|e| {
+                        at(
+                            start as u64,
+                            format!("bad character reference &{name};: {e}"),
+                        )
+                    })? {
                         Cow::Owned(ch.to_string())
                     } else if let Some(s) = quick_xml::escape::resolve_predefined_entity(name) {
                         Cow::Borrowed(s)
@@ -247,9 +253,9 @@ impl<'i> Scanner<'i> {
     }
 }
 
-/// Escapes text for element content.
+/// Escapes text for element content (`<`, `>`, `&`; quotes need no escape there).
 pub fn escape(s: &str) -> Cow<'_, str> {
-    quick_xml::escape::escape(s)
+    quick_xml::escape::partial_escape(s)
 }
 
 #[cfg(test)]
@@ -280,7 +286,11 @@ mod tests {
         assert!(all("<a></b>").is_err());
         assert!(all("<a/><b/>").unwrap_err().contains("root"));
         assert!(all("").unwrap_err().contains("no root"));
-        assert!(all("<?xml version='1.0' encoding='windows-1251'?><a/>").unwrap_err().contains("UTF-8"));
+        assert!(
+            all("<?xml version='1.0' encoding='windows-1251'?><a/>")
+                .unwrap_err()
+                .contains("UTF-8")
+        );
     }
 
     #[test]
@@ -288,7 +298,14 @@ mod tests {
         let src = r#"<s:E xmlns:s="urn:x"><b/></s:E>"#;
         let mut s = Scanner::new(src);
         match s.next_item().unwrap() {
-            Item::Open { local, qname, prefix, start, end, empty } => {
+            Item::Open {
+                local,
+                qname,
+                prefix,
+                start,
+                end,
+                empty,
+            } => {
                 assert_eq!((local, prefix, start, empty), ("E", "s:", 0, false));
                 assert_eq!(s.namespace(qname), Ns::Uri("urn:x"));
                 assert_eq!(&src[start..end], r#"<s:E xmlns:s="urn:x">"#);
@@ -296,7 +313,12 @@ mod tests {
             i => panic!("{i:?}"),
         }
         match s.next_item().unwrap() {
-            Item::Open { local, qname, empty, .. } => {
+            Item::Open {
+                local,
+                qname,
+                empty,
+                ..
+            } => {
                 assert_eq!((local, s.namespace(qname), empty), ("b", Ns::None, true));
             }
             i => panic!("{i:?}"),

@@ -4,6 +4,8 @@
 //! permission the operator lacks fails the tests.
 #![allow(dead_code)]
 
+pub mod route;
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::OnceLock;
@@ -187,7 +189,7 @@ pub fn start_operator(name: &str) -> Operator {
     start_operator_with(name, &["--resync-seconds", "20"])
 }
 
-/// Starts `shep operator` with extra arguments.
+/// Starts `shep operator` with extra arguments (for example `--resync-seconds N`).
 pub fn start_operator_with(name: &str, extra: &[&str]) -> Operator {
     let c = cluster();
     let port = std::net::TcpListener::bind("127.0.0.1:0")
@@ -200,13 +202,12 @@ pub fn start_operator_with(name: &str, extra: &[&str]) -> Operator {
     let child = Command::new(env!("CARGO_BIN_EXE_shep"))
         .args([
             "operator",
-            "--resync-seconds",
-            "20",
             "--lease-seconds",
             "6",
             "--health-addr",
             &format!("127.0.0.1:{port}"),
         ])
+        .args(extra)
         .env("KUBECONFIG", &c.operator_kubeconfig)
         .env("POD_NAME", name)
         .env("SHEP_LOG", "info")
