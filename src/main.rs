@@ -5,6 +5,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+
+/// mimalloc: the route allocates a few short-lived buffers per message on every worker thread,
+/// which glibc's allocator serves markedly slower (see docs/BENCHMARKS.md).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use shep_operator::commands::{self, Failure, render};
 use shep_operator::render::RenderSettings;
 
@@ -324,15 +329,9 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 },
                 journal,
             };
-            let mut rt = tokio::runtime::Builder::new_multi_thread();
-            if let Some(w) = workers {
-                rt.worker_threads(w.max(1));
-            }
-            let rt = rt
-                .enable_all()
-                .build()
-                .map_err(|e| Failure::usage(format!("cannot start the runtime: {e}")))?;
-            rt.block_on(server::run(opts, shutdown_signal(), None))
+            let workers = workers
+                .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+            server::serve(opts, workers, shutdown_signal())
                 .map_err(|message| Failure { message, code: 1 })
         }
         Command::Calendar { command } => {

@@ -1,18 +1,22 @@
 //! Forwarding to the owner's backend (App.3: the request URL of the contour, authorization on the
 //! service side, the NCA-issued TLS certificate), bounded by the SLA's maximum processing time
-//! (App.2). Connections to the backend are pooled and kept alive.
+//! (App.2). Connections to the backend are kept alive in a pool per worker thread: a message takes
+//! an idle connection of its own thread (no lock, no cross-thread wake-up) or opens one.
 
+use std::cell::RefCell;
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
+use hyper::client::conn::http1::SendRequest;
+use hyper::header::HOST;
 use hyper::header::{AUTHORIZATION, CONTENT_TYPE, HeaderName, HeaderValue};
 use hyper::{Method, Request, StatusCode, Uri};
-use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
+use tower_service::Service as _;
 
 use super::config::BackendConfig;
 
@@ -21,10 +25,24 @@ type Connector = hyper_rustls::HttpsConnector<HttpConnector>;
 /// Header carrying the gateway's message id to the backend and back to the sender.
 pub const MESSAGE_ID_HEADER: &str = "x-shep-message-id";
 
-/// The backend of a route, ready to send.
+/// Idle connections are not reused after this long (backends close theirs after 60 s or more).
+const IDLE_FOR: Duration = Duration::from_secs(30);
+/// Idle connections kept per backend and worker.
+const MAX_IDLE: usize = 512;
+
+type Sender = SendRequest<Full<Bytes>>;
+/// Idle connections with the time each became idle.
+type Pool = Vec<(Sender, Instant)>;
+
+/// The backend of a route, ready to send. Each worker thread keeps its own connection pool to it
+/// (see [`Backend::connection`]), so a message never waits for another thread's connection.
 pub struct Backend {
-    client: Client<Connector, Full<Bytes>>,
+    id: u64,
+    connector: Connector,
     uri: Uri,
+    /// The request target (path and query) and `Host` of the URL.
+    path: Uri,
+    host: HeaderValue,
     /// `Basic ...` when the backend authorizes callers (never logged).
     authorization: Option<HeaderValue>,
     timeout: Duration,
@@ -135,10 +153,6 @@ impl Backend {
             .https_or_http()
             .enable_http1()
             .wrap_connector(http);
-        let client = Client::builder(TokioExecutor::new())
-            .pool_idle_timeout(Duration::from_secs(60))
-            .pool_max_idle_per_host(512)
-            .build(connector);
         let authorization = match &cfg.auth_dir {
             None => None,
             Some(d) => {
@@ -158,13 +172,72 @@ impl Backend {
                 Some(v)
             }
         };
+        static NEXT: AtomicU64 = AtomicU64::new(1);
+        let path: Uri = uri
+            .path_and_query()
+            .map_or("/", |p| p.as_str())
+            .parse()
+            .map_err(|e| format!("backend.url '{}': {e}", cfg.url))?;
+        let host = HeaderValue::from_str(uri.authority().map_or("", |a| a.as_str()))
+            .map_err(|e| format!("backend.url '{}': {e}", cfg.url))?;
         Ok(Backend {
-            client,
+            id: NEXT.fetch_add(1, Ordering::Relaxed),
+            connector,
             uri,
+            path,
+            host,
             authorization,
             timeout: Duration::from_secs(u64::from(cfg.timeout_seconds.max(1))),
             max_answer,
         })
+    }
+
+    /// An idle connection of this thread's pool, or a new one.
+    async fn connection(&self) -> Result<Sender, ForwardError> {
+        let idle = POOLS.with(|p| {
+            let mut p = p.borrow_mut();
+            let pool = p.iter_mut().find(|(id, _)| *id == self.id)?;
+            while let Some((s, since)) = pool.1.pop() {
+                if s.is_ready() && since.elapsed() < IDLE_FOR {
+                    return Some(s);
+                }
+            }
+            None
+        });
+        if let Some(s) = idle {
+            return Ok(s);
+        }
+        let mut connector = self.connector.clone();
+        let io = connector
+            .call(self.uri.clone())
+            .await
+            .map_err(|e| ForwardError::Unreachable(chain(&*e)))?;
+        let (sender, conn) = hyper::client::conn::http1::handshake(io)
+            .await
+            .map_err(|e| ForwardError::Unreachable(chain(&e)))?;
+        tokio::spawn(async move {
+            let _ = conn.await;
+        });
+        Ok(sender)
+    }
+
+    /// Returns a connection whose exchange completed to this thread's pool.
+    fn give_back(&self, s: Sender) {
+        POOLS.with(|p| {
+            let mut p = p.borrow_mut();
+            if !p.iter().any(|(id, _)| *id == self.id) {
+                // The two most recent backends' pools are kept: a reload drops older ones.
+                if p.len() >= 2 {
+                    p.remove(0);
+                }
+                p.push((self.id, Vec::new()));
+            }
+            if let Some((_, pool)) = p.iter_mut().find(|(id, _)| *id == self.id)
+                && pool.len() < MAX_IDLE
+            {
+                pool.push((s, Instant::now()));
+            }
+        });
     }
 
     /// The SLA timeout.
@@ -183,7 +256,8 @@ impl Backend {
         let started = Instant::now();
         let mut req = Request::builder()
             .method(Method::POST)
-            .uri(self.uri.clone())
+            .uri(self.path.clone())
+            .header(HOST, self.host.clone())
             .header(CONTENT_TYPE, content_type);
         if soap_action {
             req = req.header("soapaction", "\"\"");
@@ -198,19 +272,11 @@ impl Backend {
             .body(Full::new(Bytes::from(body)))
             .map_err(|e| ForwardError::Broken(e.to_string()))?;
         let work = async {
-            let resp = self.client.request(req).await.map_err(|e| {
-                let mut msg = e.to_string();
-                let mut src = std::error::Error::source(&e);
-                while let Some(s) = src {
-                    msg = format!("{msg}: {s}");
-                    src = s.source();
-                }
-                if e.is_connect() {
-                    ForwardError::Unreachable(msg)
-                } else {
-                    ForwardError::Broken(msg)
-                }
-            })?;
+            let mut sender = self.connection().await?;
+            let resp = sender
+                .send_request(req)
+                .await
+                .map_err(|e| ForwardError::Broken(chain(&e)))?;
             let status = resp.status();
             let content_type = resp.headers().get(CONTENT_TYPE).cloned();
             let body = Limited::new(resp.into_body(), self.max_answer)
@@ -226,6 +292,7 @@ impl Backend {
                     }
                 })?
                 .to_bytes();
+            self.give_back(sender);
             Ok(Answer {
                 status,
                 content_type,
@@ -238,6 +305,22 @@ impl Backend {
             Err(_) => Err(ForwardError::Timeout(self.timeout)),
         }
     }
+}
+
+thread_local! {
+    /// Per worker thread: `(backend id, idle connections with the time they became idle)`.
+    static POOLS: RefCell<Vec<(u64, Pool)>> = const { RefCell::new(Vec::new()) };
+}
+
+/// An error and its sources, as one line.
+fn chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut msg = e.to_string();
+    let mut src = e.source();
+    while let Some(s) = src {
+        msg = format!("{msg}: {s}");
+        src = s.source();
+    }
+    msg
 }
 
 #[cfg(test)]

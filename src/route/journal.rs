@@ -2,14 +2,17 @@
 //! with its ids, sender, service, contour, times, outcome, sizes and the SHA-256 of what was
 //! forwarded and answered. Never the password, never the body.
 //!
-//! Lines go through a bounded queue to a writer thread that batches them, so a slow disk or pipe
-//! slows the route down (backpressure) instead of losing lines or blocking the async workers.
+//! Lines are appended to a bounded in-memory buffer that one writer thread empties at least every
+//! 20 ms, so a slow disk or pipe slows the route down (backpressure) instead of losing lines, and
+//! the async workers never block on I/O.
 
 use std::io::Write;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
+use std::time::Duration;
 
 use serde::Serialize;
-use tokio::sync::mpsc;
 
 use crate::api::Contour;
 
@@ -72,40 +75,61 @@ pub struct MessageRecord<'a> {
 
 /// The journal's writer.
 pub struct Journal {
-    tx: Option<mpsc::Sender<Vec<u8>>>,
+    shared: Arc<Shared>,
     thread: Option<JoinHandle<()>>,
 }
 
+struct Shared {
+    buf: Mutex<Vec<u8>>,
+    wake: Condvar,
+    closed: AtomicBool,
+}
+
+/// How long lines wait in memory before they are written, at most.
+const FLUSH_EVERY: Duration = Duration::from_millis(20);
+/// Above this many buffered bytes the writer is woken at once, and above twice this, writers wait.
+const HIGH_WATER: usize = 4 * 1024 * 1024;
+
 impl Journal {
-    /// A journal that writes to `out` (standard output, or a file).
-    pub fn new(out: Box<dyn Write + Send>) -> Journal {
-        let (tx, mut rx) = mpsc::channel::<Vec<u8>>(16_384);
+    /// A journal that writes to `out` (standard output, or a file). Lines are buffered and
+    /// written by one thread at least every 20 ms: a message never waits for the disk, and a busy
+    /// route wakes the writer thread dozens, not thousands, of times a second.
+    pub fn new(mut out: Box<dyn Write + Send>) -> Journal {
+        let shared = Arc::new(Shared {
+            buf: Mutex::new(Vec::with_capacity(1024 * 1024)),
+            wake: Condvar::new(),
+            closed: AtomicBool::new(false),
+        });
+        let s = shared.clone();
         let thread = std::thread::Builder::new()
             .name("shep-journal".into())
             .spawn(move || {
-                let mut out = std::io::BufWriter::with_capacity(256 * 1024, out);
-                while let Some(first) = rx.blocking_recv() {
-                    let _ = out.write_all(&first);
-                    // Whatever else is queued goes in the same write.
-                    let mut n = 0;
-                    while n < 4096 {
-                        match rx.try_recv() {
-                            Ok(line) => {
-                                let _ = out.write_all(&line);
-                                n += 1;
-                            }
-                            Err(_) => break,
+                let mut spare = Vec::with_capacity(1024 * 1024);
+                loop {
+                    let closed = {
+                        let mut g = s.buf.lock().unwrap_or_else(|p| p.into_inner());
+                        if g.len() < HIGH_WATER && !s.closed.load(Ordering::Acquire) {
+                            g = s
+                                .wake
+                                .wait_timeout(g, FLUSH_EVERY)
+                                .unwrap_or_else(|p| p.into_inner())
+                                .0;
                         }
+                        std::mem::swap(&mut *g, &mut spare);
+                        s.closed.load(Ordering::Acquire) && spare.is_empty()
+                    };
+                    if !spare.is_empty() {
+                        let _ = out.write_all(&spare);
+                        let _ = out.flush();
+                        spare.clear();
                     }
-                    let _ = out.flush();
+                    if closed {
+                        break;
+                    }
                 }
-                let _ = out.flush();
             })
             .ok();
-        Journal {
-            tx: Some(tx),
-            thread,
-        }
+        Journal { shared, thread }
     }
 
     /// A journal to standard output.
@@ -113,17 +137,32 @@ impl Journal {
         Journal::new(Box::new(std::io::stdout()))
     }
 
-    /// Queues one record (waits while the queue is full).
+    /// Queues one record; waits only while the writer is far behind (backpressure).
     pub async fn write(&self, rec: &MessageRecord<'_>) {
-        let Some(tx) = &self.tx else { return };
         let mut line = serde_json::to_vec(rec).unwrap_or_default();
         line.push(b'\n');
-        let _ = tx.send(line).await;
+        loop {
+            {
+                let mut g = self.shared.buf.lock().unwrap_or_else(|p| p.into_inner());
+                if g.len() < 2 * HIGH_WATER || self.thread.is_none() {
+                    g.extend_from_slice(&line);
+                    let full = g.len() >= HIGH_WATER;
+                    drop(g);
+                    if full {
+                        self.shared.wake.notify_one();
+                    }
+                    return;
+                }
+            }
+            self.shared.wake.notify_one();
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
     }
 
     /// Writes everything queued and stops the writer.
     pub fn close(&mut self) {
-        self.tx = None;
+        self.shared.closed.store(true, Ordering::Release);
+        self.shared.wake.notify_one();
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
@@ -139,7 +178,6 @@ impl Drop for Journal {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::{Arc, Mutex};
 
     #[derive(Clone, Default)]
     struct Sink(Arc<Mutex<Vec<u8>>>);

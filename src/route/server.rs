@@ -4,7 +4,11 @@
 //! `/healthz`, `/readyz` and `/metrics`, reloads its files when they change, and drains in-flight
 //! messages on shutdown.
 //!
-//! Hardening: a bound on connections (the accept loop waits: backpressure through the listen
+//! It runs one worker thread per core, each with its own single-threaded runtime, listener
+//! (`SO_REUSEPORT`) and backend connection pool, as nginx runs worker processes: a message is
+//! handled on one thread from accept to answer, with no cross-thread wake-ups.
+//!
+//! Hardening: a bound on connections (the accept loops wait: backpressure through the listen
 //! backlog), a bound on messages in flight (a message that waits too long is refused with
 //! `SERVER_BUSY`), header and body read timeouts, and a body size limit checked before reading.
 
@@ -259,12 +263,94 @@ fn reload(route: &Route, files: &Files, stamps: &mut Stamps) {
     }
 }
 
-/// Runs a route until `shutdown` completes, then drains. Returns the bound address through
-/// `bound` as soon as it listens.
-pub async fn run(
+/// Binds a listener with `SO_REUSEPORT`, so that every worker accepts on its own socket and the
+/// kernel spreads connections over them.
+fn bind(addr: SocketAddr) -> std::io::Result<std::net::TcpListener> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let s = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+    s.set_reuse_address(true)?;
+    #[cfg(unix)]
+    s.set_reuse_port(true)?;
+    s.set_tcp_nodelay(true)?;
+    s.bind(&addr.into())?;
+    s.listen(1024)?;
+    s.set_nonblocking(true)?;
+    Ok(s.into())
+}
+
+/// One worker: its own single-threaded runtime and listener; accepts until told to stop, then
+/// waits up to the drain time for its connections' messages in flight.
+async fn worker(
+    route: Arc<Route>,
+    listener: std::net::TcpListener,
+    connections: Arc<Semaphore>,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
+    let listener = match TcpListener::from_std(listener) {
+        Ok(l) => l,
+        Err(e) => {
+            tracing::error!(error = %e, "worker cannot use its listener");
+            return;
+        }
+    };
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(route.limits.header_timeout)
+        .keep_alive(true)
+        .max_buf_size(256 * 1024);
+    loop {
+        let permit = tokio::select! {
+            p = connections.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => break },
+            _ = stop.changed() => break,
+        };
+        let (stream, peer) = tokio::select! {
+            a = listener.accept() => match a {
+                Ok(a) => a,
+                Err(e) => {
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            _ = stop.changed() => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let r = route.clone();
+        let conn = http.serve_connection(
+            TokioIo::new(stream),
+            service_fn(move |req| handle(r.clone(), peer, req)),
+        );
+        let conn = graceful.watch(conn);
+        tokio::spawn(async move {
+            let _ = conn.await;
+            drop(permit);
+        });
+    }
+    drop(listener);
+    let drain = route.limits.drain_timeout.unwrap_or_else(|| {
+        let sla = route
+            .state
+            .load()
+            .as_ref()
+            .map_or(30, |l| u64::from(l.config.sla.max_processing_seconds));
+        Duration::from_secs(sla + 1)
+    });
+    if tokio::time::timeout(drain, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!("drain timeout: connections still open are closed");
+    }
+}
+
+/// Runs a route with `workers` worker threads until `shutdown` completes, then drains: not
+/// ready, no new connections, messages in flight finish (within the drain time), the journal is
+/// written out.
+pub fn serve(
     opts: Options,
+    workers: usize,
     shutdown: impl std::future::Future<Output = ()>,
-    bound: Option<tokio::sync::oneshot::Sender<SocketAddr>>,
 ) -> Result<(), String> {
     let Options {
         files,
@@ -290,107 +376,57 @@ pub async fn run(
     });
     let mut stamps = Stamps::default();
     reload(&route, &files, &mut stamps);
-    let listener = TcpListener::bind(listen)
-        .await
-        .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
-    let local = listener.local_addr().map_err(|e| e.to_string())?;
-    tracing::info!(listen = %local, "route listening");
-    if let Some(b) = bound {
-        let _ = b.send(local);
+    let first = bind(listen).map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+    let local = first.local_addr().map_err(|e| e.to_string())?;
+    let mut listeners = vec![first];
+    for _ in 1..workers.max(1) {
+        listeners.push(bind(local).map_err(|e| format!("cannot listen on {local}: {e}"))?);
     }
+    tracing::info!(listen = %local, workers = listeners.len(), "route listening");
 
-    let watcher = {
-        let route = route.clone();
-        let files = files.clone();
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(limits.reload_interval);
-            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            loop {
-                tick.tick().await;
-                let r = route.clone();
-                let f = files.clone();
-                let mut s = stamps.clone();
-                stamps = tokio::task::spawn_blocking(move || {
-                    reload(&r, &f, &mut s);
-                    s
-                })
-                .await
-                .unwrap_or_default();
-            }
-        })
-    };
-
-    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let connections = Arc::new(Semaphore::new(limits.max_connections));
-    let mut http = hyper::server::conn::http1::Builder::new();
-    http.timer(TokioTimer::new())
-        .header_read_timeout(limits.header_timeout)
-        .keep_alive(true)
-        .max_buf_size(256 * 1024);
-    tokio::pin!(shutdown);
-    loop {
-        let permit = tokio::select! {
-            p = connections.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => break },
-            _ = &mut shutdown => break,
-        };
-        let (stream, peer) = tokio::select! {
-            a = listener.accept() => match a {
-                Ok(a) => a,
-                Err(e) => {
-                    tracing::warn!(error = %e, "accept failed");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
-                }
-            },
-            _ = &mut shutdown => break,
-        };
-        let _ = stream.set_nodelay(true);
-        let route = route.clone();
-        let conn = http.serve_connection(
-            TokioIo::new(stream),
-            service_fn(move |req| handle(route.clone(), peer, req)),
+    let mut threads = Vec::new();
+    for (i, l) in listeners.into_iter().enumerate() {
+        let (route, connections, stop) = (route.clone(), connections.clone(), stop_rx.clone());
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| format!("cannot start a worker runtime: {e}"))?;
+        threads.push(
+            std::thread::Builder::new()
+                .name(format!("shep-route-{i}"))
+                .spawn(move || rt.block_on(worker(route, l, connections, stop)))
+                .map_err(|e| format!("cannot start a worker thread: {e}"))?,
         );
-        let conn = graceful.watch(conn);
-        tokio::spawn(async move {
-            let _ = conn.await;
-            drop(permit);
-        });
     }
 
-    // Drain: not ready, no new connections, in-flight messages finish.
-    route.draining.store(true, Ordering::Relaxed);
-    drop(listener);
-    watcher.abort();
-    let drain = limits.drain_timeout.unwrap_or_else(|| {
-        let sla = route
-            .state
-            .load()
-            .as_ref()
-            .map_or(30, |l| u64::from(l.config.sla.max_processing_seconds));
-        Duration::from_secs(sla + 1)
+    // This thread watches the files and waits for the signal.
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the runtime: {e}"))?;
+    rt.block_on(async {
+        let mut tick = tokio::time::interval(limits.reload_interval);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        tokio::pin!(shutdown);
+        loop {
+            tokio::select! {
+                _ = tick.tick() => reload(&route, &files, &mut stamps),
+                _ = &mut shutdown => break,
+            }
+        }
     });
+    route.draining.store(true, Ordering::Relaxed);
     let in_flight = route.metrics.in_flight.load(Ordering::Relaxed);
-    tracing::info!(in_flight, drain_seconds = drain.as_secs(), "route draining");
-    if tokio::time::timeout(drain, graceful.shutdown())
-        .await
-        .is_err()
-    {
-        tracing::warn!("drain timeout: connections still open are closed");
+    tracing::info!(in_flight, "route draining");
+    let _ = stop_tx.send(true);
+    for t in threads {
+        let _ = t.join();
     }
     match Arc::try_unwrap(route) {
         Ok(mut r) => r.journal.close(),
-        Err(r) => {
-            // A connection task still holds the route: wait briefly for it to let go.
-            for _ in 0..50 {
-                if Arc::strong_count(&r) == 1 {
-                    break;
-                }
-                tokio::time::sleep(Duration::from_millis(20)).await;
-            }
-            if let Ok(mut r) = Arc::try_unwrap(r) {
-                r.journal.close();
-            }
-        }
+        Err(r) => drop(r),
     }
     tracing::info!("route stopped");
     Ok(())

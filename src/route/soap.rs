@@ -600,7 +600,8 @@ enum RPlace {
 
 /// Reads the backend's answer: a `SendMessageResponse` (its status code is noted and the gateway's
 /// `sessionId` is stamped into `responseInfo`), or a SOAP fault whose `ErrorInfo` (or
-/// `faultcode`/`faultstring`) becomes the `subError`. Anything else is an error message.
+/// `faultcode`/`faultstring`) becomes the `subError`. Anything else is an error message. A response
+/// is read up to the end of `responseInfo`: `responseData` is relayed unread, however large.
 pub fn read_answer(src: &str, session_id: &str) -> Result<BackendAnswer, String> {
     let mut sc = Scanner::new(src);
     open_envelope(&mut sc).map_err(|r| r.message)?;
@@ -641,7 +642,12 @@ pub fn read_answer(src: &str, session_id: &str) -> Result<BackendAnswer, String>
                 match here {
                     RPlace::Code => status = Some(t),
                     RPlace::Session => session_span = Some(session_start..end),
-                    RPlace::Info => info_end = Some(start),
+                    RPlace::Info => {
+                        // What the gateway reads and edits ends here; the payload that follows is
+                        // the provider's and is relayed as it is.
+                        info_end = Some(start);
+                        break;
+                    }
                     RPlace::FaultCode => fault_code = t,
                     RPlace::FaultString => fault_string = t,
                     RPlace::ErrField(i) => match i {

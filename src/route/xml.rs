@@ -9,9 +9,8 @@
 
 use std::borrow::Cow;
 
-use quick_xml::NsReader;
-use quick_xml::events::Event;
-use quick_xml::name::{QName, ResolveResult};
+use quick_xml::Reader;
+use quick_xml::events::{BytesStart, Event};
 
 /// SOAP 1.1 envelope namespace.
 pub const SOAP_ENV: &str = "http://schemas.xmlsoap.org/soap/envelope/";
@@ -64,12 +63,19 @@ pub enum Item<'i> {
     Eof,
 }
 
+/// Namespace declarations are tracked on the elements of this depth and above only: the envelope's
+/// namespaces matter for `Envelope`, `Header`/`Body` and the operation element, and reading every
+/// attribute of the payload would only cost time.
+pub const NS_DEPTH: usize = 3;
+
 /// The scanner.
 pub struct Scanner<'i> {
-    reader: NsReader<&'i [u8]>,
+    reader: Reader<&'i [u8]>,
     src: &'i str,
     depth: usize,
     roots: usize,
+    /// `(depth, prefix, uri)` of the declarations in scope, on elements down to [`NS_DEPTH`].
+    decls: Vec<(usize, &'i str, Cow<'i, str>)>,
 }
 
 /// A scan error: what and where (byte offset).
@@ -80,7 +86,7 @@ pub fn at(pos: u64, what: impl std::fmt::Display) -> String {
 impl<'i> Scanner<'i> {
     /// A scanner over a UTF-8 document.
     pub fn new(src: &'i str) -> Self {
-        let mut reader = NsReader::from_str(src);
+        let mut reader = Reader::from_str(src);
         let c = reader.config_mut();
         c.check_end_names = true;
         c.trim_text(false);
@@ -90,6 +96,7 @@ impl<'i> Scanner<'i> {
             src,
             depth: 0,
             roots: 0,
+            decls: Vec::new(),
         }
     }
 
@@ -105,6 +112,10 @@ impl<'i> Scanner<'i> {
 
     /// The next item, or why the document is refused.
     pub fn next_item(&mut self) -> Result<Item<'i>, String> {
+        // Declarations of elements that have closed (or were empty) leave scope now.
+        while self.decls.last().is_some_and(|d| d.0 > self.depth) {
+            self.decls.pop();
+        }
         loop {
             let start = self.reader.buffer_position() as usize;
             let event = self.reader.read_event().map_err(|e| {
@@ -137,7 +148,7 @@ impl<'i> Scanner<'i> {
                 Event::Start(_) | Event::Empty(_) if self.depth == 0 && self.roots > 0 => {
                     return Err(at(start as u64, "more than one root element"));
                 }
-                Event::Start(_) => {
+                Event::Start(e) => {
                     self.depth += 1;
                     if self.depth == 1 {
                         self.roots += 1;
@@ -148,12 +159,14 @@ impl<'i> Scanner<'i> {
                             format!("elements are nested deeper than {MAX_DEPTH} levels"),
                         ));
                     }
+                    self.declare(&e, self.depth, start)?;
                     return Ok(self.open(start, end, false));
                 }
-                Event::Empty(_) => {
+                Event::Empty(e) => {
                     if self.depth == 0 {
                         self.roots += 1;
                     }
+                    self.declare(&e, self.depth + 1, start)?;
                     return Ok(self.open(start, end, true));
                 }
                 Event::End(_) => {
@@ -210,22 +223,63 @@ impl<'i> Scanner<'i> {
         }
     }
 
-    /// The namespace of an element just opened (call before the next item).
+    /// Records the `xmlns` declarations of an element at `depth`, when it is within [`NS_DEPTH`].
+    fn declare(&mut self, e: &BytesStart<'i>, depth: usize, start: usize) -> Result<(), String> {
+        if depth > NS_DEPTH {
+            return Ok(());
+        }
+        // A slice reader's events borrow from the document, so names and values found in the
+        // attributes are slices of `src`: re-borrow them with its lifetime by their offsets.
+        let base = self.src.as_ptr() as usize;
+        let within = |p: &str| {
+            let o = p.as_ptr() as usize;
+            (o >= base && o + p.len() <= base + self.src.len()).then(|| o - base)
+        };
+        for a in e.attributes() {
+            let a = a.map_err(|err| at(start as u64, format!("bad attribute: {err}")))?;
+            let key = a.key.0;
+            let prefix = if key == "xmlns" {
+                ""
+            } else if let Some(p) = key.strip_prefix("xmlns:") {
+                p
+            } else {
+                continue;
+            };
+            let Some(off) = within(key) else { continue };
+            let prefix: &'i str = &self.src[off + key.len() - prefix.len()..off + key.len()];
+            let uri = match a.value {
+                Cow::Borrowed(v) => match within(v) {
+                    Some(o) => Cow::Borrowed(&self.src[o..o + v.len()]),
+                    None => Cow::Owned(v.to_string()),
+                },
+                Cow::Owned(v) => Cow::Owned(v),
+            };
+            self.decls.push((depth, prefix, uri));
+        }
+        Ok(())
+    }
+
+    /// The namespace of an element just opened (call before the next item). Declarations are
+    /// tracked down to [`NS_DEPTH`]: deeper elements are not resolved reliably.
     pub fn namespace(&self, qname: &str) -> Ns<'_> {
-        match self.reader.resolver().resolve_element(QName(qname)).0 {
-            ResolveResult::Bound(n) => Ns::Uri(n.0),
-            ResolveResult::Unbound => Ns::None,
-            ResolveResult::Unknown(_) => Ns::UnknownPrefix,
+        let prefix = qname.find(':').map_or("", |i| &qname[..i]);
+        match self.decls.iter().rev().find(|d| d.1 == prefix) {
+            Some((_, _, uri)) if uri.is_empty() => Ns::None,
+            Some((_, _, uri)) => Ns::Uri(uri),
+            None if prefix.is_empty() => Ns::None,
+            None => Ns::UnknownPrefix,
         }
     }
 
     fn open(&self, start: usize, end: usize, empty: bool) -> Item<'i> {
         // The names borrow from the document itself: recover them as slices of `src`.
-        let raw = &self.src[start..end];
-        let name_len = raw[1..]
-            .find(|c: char| c.is_whitespace() || c == '>' || c == '/')
-            .unwrap_or(raw.len() - 1);
-        let qname = &raw[1..1 + name_len];
+        let raw = &self.src.as_bytes()[start + 1..end];
+        let name_len = raw
+            .iter()
+            .position(|&b| matches!(b, b' ' | b'\t' | b'\r' | b'\n' | b'>' | b'/'))
+            .unwrap_or(raw.len());
+        // The name is ASCII-delimited, so these are char boundaries.
+        let qname = &self.src[start + 1..start + 1 + name_len];
         let (prefix, local) = match qname.find(':') {
             Some(i) => (&qname[..=i], &qname[i + 1..]),
             None => ("", qname),
