@@ -84,6 +84,10 @@ enum Command {
         /// Seconds a lease lasts without renewal.
         #[arg(long, default_value_t = 15)]
         lease_seconds: u64,
+        /// Reconcile only objects of these namespaces (comma-separated; default: all). References
+        /// into other namespaces are still read.
+        #[arg(long, env = "SHEP_WATCH_NAMESPACES", value_delimiter = ',')]
+        watch_namespaces: Vec<String>,
     },
     /// Run one route workload: the gateway's data plane for one service in one contour.
     Route {
@@ -237,6 +241,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
             lease_namespace,
             lease_name,
             lease_seconds,
+            watch_namespaces,
         } => {
             init_logging(&log_format);
             let mut settings = RenderSettings {
@@ -267,6 +272,14 @@ fn run(cli: Cli) -> Result<(), Failure> {
                     }
                 }),
                 health_addr: Some(health_addr),
+                namespaces: {
+                    let n: std::collections::BTreeSet<String> = watch_namespaces
+                        .into_iter()
+                        .map(|s| s.trim().to_string())
+                        .filter(|s| !s.is_empty())
+                        .collect();
+                    (!n.is_empty()).then_some(n)
+                },
             };
             let rt = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()

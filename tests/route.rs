@@ -711,14 +711,34 @@ fn an_independent_soap_client_uses_the_served_wsdl() {
 
 /// `shep render` of an example with the issued passwords shown: (route.yaml, senders.yaml) of a
 /// route and the (senderId, password) of a credentials Secret.
-fn rendered(example: &str, route: &str, credentials: &str) -> (String, String, Option<(String, String)>) {
+fn rendered(
+    example: &str,
+    route: &str,
+    credentials: &str,
+) -> (String, String, Option<(String, String)>) {
     let out = Command::new(env!("CARGO_BIN_EXE_shep"))
-        .args(["render", "-f", &format!("{ROOT}/examples/{example}"), "--now", "2026-12-03T12:00:00+05:00", "--show-secrets"])
+        .args([
+            "render",
+            "-f",
+            &format!("{ROOT}/examples/{example}"),
+            "--now",
+            "2026-12-03T12:00:00+05:00",
+            "--show-secrets",
+        ])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let docs: Vec<Value> = serde_saphyr::from_multiple(&String::from_utf8_lossy(&out.stdout)).unwrap();
-    let find = |kind: &str, name: &str| docs.iter().find(|d| d["kind"] == kind && d["metadata"]["name"] == name).cloned();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let docs: Vec<Value> =
+        serde_saphyr::from_multiple(&String::from_utf8_lossy(&out.stdout)).unwrap();
+    let find = |kind: &str, name: &str| {
+        docs.iter()
+            .find(|d| d["kind"] == kind && d["metadata"]["name"] == name)
+            .cloned()
+    };
     let secret = |d: &Value, k: &str| {
         use base64::Engine as _;
         let b = d["data"][k].as_str().unwrap();
@@ -726,33 +746,68 @@ fn rendered(example: &str, route: &str, credentials: &str) -> (String, String, O
     };
     let cm = find("ConfigMap", route).unwrap();
     let senders = find("Secret", &format!("{route}-senders")).unwrap();
-    let cred = find("Secret", credentials).map(|c| (secret(&c, "senderId"), secret(&c, "password")));
-    (cm["data"]["route.yaml"].as_str().unwrap().to_string(), secret(&senders, "senders.yaml"), cred)
+    let cred =
+        find("Secret", credentials).map(|c| (secret(&c, "senderId"), secret(&c, "password")));
+    (
+        cm["data"]["route.yaml"].as_str().unwrap().to_string(),
+        secret(&senders, "senders.yaml"),
+        cred,
+    )
 }
 
 #[test]
 fn the_files_the_operator_renders_serve_the_credentials_it_issues() {
     let d = dir("rendered");
     let p = Provider::start(&d);
-    let (config, senders, cred) = rendered("02-bank-connected", "legal-entity-info-production", "legal-entity-info-production-credentials");
+    let (config, senders, cred) = rendered(
+        "02-bank-connected",
+        "legal-entity-info-production",
+        "legal-entity-info-production-credentials",
+    );
     let (sender, password) = cred.expect("production credentials are issued");
-    let key = config.lines().find_map(|l| l.strip_prefix("serviceKey: ")).unwrap().to_string();
+    let key = config
+        .lines()
+        .find_map(|l| l.strip_prefix("serviceKey: "))
+        .unwrap()
+        .to_string();
     // The backend of the example is the ministry's; here it is the local provider.
-    let url = config.lines().find_map(|l| l.trim().strip_prefix("url: ")).unwrap().to_string();
+    let url = config
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("url: "))
+        .unwrap()
+        .to_string();
     let config = config.replace(&url, &p.url("/ws/LegalEntityInfo"));
     let r = RouteProc::start(&d.join("route"), &config, &senders, &[]);
     r.wait_ready(200);
     let a = send(r.addr, &envelope_with(&key, &sender, &password, "echo"));
     assert_eq!(a.xml("code").as_deref(), Some("SCSS001"), "{a:?}");
     // The test contour's password is another one: refused in production.
-    let (_, _, test) = rendered("02-bank-connected", "legal-entity-info-test", "legal-entity-info-test-credentials");
+    let (_, _, test) = rendered(
+        "02-bank-connected",
+        "legal-entity-info-test",
+        "legal-entity-info-test-credentials",
+    );
     let (_, test_password) = test.unwrap();
     assert_ne!(test_password, password);
-    assert_eq!(fault_code(&send(r.addr, &envelope_with(&key, &sender, &test_password, "echo"))), "AUTHENTICATION_FAILED");
+    assert_eq!(
+        fault_code(&send(
+            r.addr,
+            &envelope_with(&key, &sender, &test_password, "echo")
+        )),
+        "AUTHENTICATION_FAILED"
+    );
 
     // After the p.65 revocation the same login is told why it is refused.
-    let (config, senders, _) = rendered("03-bank-protocol-revoked", "legal-entity-info-production", "-");
-    let url = config.lines().find_map(|l| l.trim().strip_prefix("url: ")).unwrap().to_string();
+    let (config, senders, _) = rendered(
+        "03-bank-protocol-revoked",
+        "legal-entity-info-production",
+        "-",
+    );
+    let url = config
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("url: "))
+        .unwrap()
+        .to_string();
     r.write_config(&config.replace(&url, &p.url("/ws/LegalEntityInfo")));
     r.write_senders(&senders);
     let t = Instant::now();
@@ -761,9 +816,17 @@ fn the_files_the_operator_renders_serve_the_credentials_it_issues() {
         if a.status != 200 {
             break a;
         }
-        assert!(t.elapsed() < Duration::from_secs(10), "the revocation never reached the route");
+        assert!(
+            t.elapsed() < Duration::from_secs(10),
+            "the revocation never reached the route"
+        );
         std::thread::sleep(Duration::from_millis(50));
     };
     assert_eq!(fault_code(&a), "SENDER_NOT_ACTIVE", "{a:?}");
-    assert!(a.xml("errorMessage").unwrap().contains("SecurityProtocolRevoked"), "{a:?}");
+    assert!(
+        a.xml("errorMessage")
+            .unwrap()
+            .contains("SecurityProtocolRevoked"),
+        "{a:?}"
+    );
 }

@@ -76,6 +76,18 @@ start etcd "$BIN/etcd" --name default --data-dir "$DIR/etcd" \
   --initial-cluster "default=http://127.0.0.1:$PEER_PORT" --unsafe-no-fsync --log-level warn
 for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$ETCD_PORT/health" >/dev/null 2>&1 && break; sleep 0.2; done
 
+# Audit: every request made with a ServiceAccount token (the operator's), at Metadata level, so
+# that the tests can compare what the operator did with what its RBAC grants.
+cat > "$DIR/audit-policy.yaml" <<EOF
+apiVersion: audit.k8s.io/v1
+kind: Policy
+omitStages: [RequestReceived]
+rules:
+- level: Metadata
+  userGroups: ["system:serviceaccounts"]
+- level: None
+EOF
+
 log "kube-apiserver on https://127.0.0.1:$API_PORT"
 start kube-apiserver "$BIN/kube-apiserver" \
   --advertise-address=127.0.0.1 --bind-address=127.0.0.1 --secure-port="$API_PORT" \
@@ -86,6 +98,8 @@ start kube-apiserver "$BIN/kube-apiserver" \
   --service-account-issuer=https://kubernetes.default.svc \
   --authorization-mode=RBAC --service-cluster-ip-range=10.96.0.0/16 \
   --enable-priority-and-fairness=false --storage-media-type=application/json \
+  --audit-policy-file="$DIR/audit-policy.yaml" --audit-log-path="$DIR/logs/audit.log" \
+  --audit-log-format=json --audit-log-mode=batch --audit-log-batch-max-wait=1s \
   --v=0
 for i in $(seq 1 300); do
   kubectl --kubeconfig "$KUBECONFIG_FILE" get --raw=/readyz >/dev/null 2>&1 && break

@@ -44,6 +44,15 @@ pub struct Context {
     pub resync: std::time::Duration,
     /// Prometheus metrics.
     pub metrics: Arc<super::metrics::Metrics>,
+    /// The namespaces whose objects are reconciled (`None`: every namespace).
+    pub namespaces: Option<std::collections::BTreeSet<String>>,
+}
+
+impl Context {
+    /// Whether objects of namespace `ns` are reconciled here (`--watch-namespaces`).
+    pub fn reconciles(&self, ns: &str) -> bool {
+        self.namespaces.as_ref().is_none_or(|n| n.contains(ns))
+    }
 }
 
 /// Shared context handle.

@@ -44,6 +44,9 @@ pub struct Options {
     pub lease: Option<leader::LeaseConfig>,
     /// Where `/healthz`, `/readyz` and `/metrics` are served.
     pub health_addr: Option<std::net::SocketAddr>,
+    /// Only objects of these namespaces are reconciled (their status written, their children
+    /// applied); `None` reconciles every namespace. References are still read cluster-wide.
+    pub namespaces: Option<std::collections::BTreeSet<String>>,
 }
 
 /// Why the operator stopped with an error.
@@ -268,6 +271,7 @@ async fn lead(
         reporter,
         resync: opts.resync,
         metrics: metrics.clone(),
+        namespaces: opts.namespaces.clone(),
     });
 
     // InformationSystem: its certificate Secret, and the services and connections it counts.

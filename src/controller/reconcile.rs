@@ -139,6 +139,9 @@ async fn malformed<K: Resource<DynamicType = ()>>(
 ) -> Result<Action, Error> {
     let name = invalid.metadata.name.clone().unwrap_or_default();
     let ns = invalid.metadata.namespace.clone().unwrap_or_default();
+    if !ctx.reconciles(&ns) {
+        return Ok(Action::await_change());
+    }
     tracing::warn!(kind = %K::kind(&()), namespace = %ns, name = %name, error = %invalid.error, "malformed object");
     let reference = k8s_openapi::api::core::v1::ObjectReference {
         api_version: Some(K::api_version(&()).to_string()),
@@ -193,6 +196,9 @@ pub async fn system(
         Err(invalid) => return malformed::<InformationSystem>(&ctx, invalid).await,
     };
     let key = key_of(o);
+    if !ctx.reconciles(&key.0) {
+        return Ok(Action::await_change());
+    }
     let api: Api<InformationSystem> = Api::namespaced(ctx.client.clone(), &key.0);
     let Some(o) = fresh(&api, &key.1).await? else {
         return Ok(Action::await_change());
@@ -232,6 +238,9 @@ pub async fn service(
         Err(invalid) => return malformed::<IntegrationService>(&ctx, invalid).await,
     };
     let key = key_of(o);
+    if !ctx.reconciles(&key.0) {
+        return Ok(Action::await_change());
+    }
     let api: Api<IntegrationService> = Api::namespaced(ctx.client.clone(), &key.0);
     let Some(o) = fresh(&api, &key.1).await? else {
         return Ok(Action::await_change());
@@ -278,6 +287,9 @@ pub async fn connection(
         Err(invalid) => return malformed::<ServiceConnection>(&ctx, invalid).await,
     };
     let key = key_of(o);
+    if !ctx.reconciles(&key.0) {
+        return Ok(Action::await_change());
+    }
     let api: Api<ServiceConnection> = Api::namespaced(ctx.client.clone(), &key.0);
     let Some(o) = fresh(&api, &key.1).await? else {
         return Ok(Action::await_change());
@@ -316,6 +328,9 @@ pub async fn window(obj: Arc<DeserializeGuard<TechWindow>>, ctx: Ctx) -> Result<
         Err(invalid) => return malformed::<TechWindow>(&ctx, invalid).await,
     };
     let key = key_of(o);
+    if !ctx.reconciles(&key.0) {
+        return Ok(Action::await_change());
+    }
     let api: Api<TechWindow> = Api::namespaced(ctx.client.clone(), &key.0);
     let Some(o) = fresh(&api, &key.1).await? else {
         return Ok(Action::await_change());

@@ -82,9 +82,23 @@ pub fn cluster() -> &'static Cluster {
         let up = run(Command::new(format!("{ROOT}/tools/cluster-up.sh")).stderr(Stdio::inherit()));
         assert!(up.status.success(), "cluster-up failed");
         let out = String::from_utf8_lossy(&up.stdout);
-        let admin = PathBuf::from(out.lines().find_map(|l| l.strip_prefix("export KUBECONFIG=")).expect("kubeconfig line"));
-        let k = |args: &[&str]| run(Command::new("kubectl").arg("--kubeconfig").arg(&admin).args(args));
-        let o = k(&["apply", "--server-side", "-f", &format!("{ROOT}/crds/crds.yaml")]);
+        let admin = PathBuf::from(
+            out.lines()
+                .find_map(|l| l.strip_prefix("export KUBECONFIG="))
+                .expect("kubeconfig line"),
+        );
+        let k = |args: &[&str]| {
+            run(Command::new("kubectl")
+                .arg("--kubeconfig")
+                .arg(&admin)
+                .args(args))
+        };
+        let o = k(&[
+            "apply",
+            "--server-side",
+            "-f",
+            &format!("{ROOT}/crds/crds.yaml"),
+        ]);
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
         let o = k(&[
             "wait",
@@ -99,23 +113,80 @@ pub fn cluster() -> &'static Cluster {
         k(&["create", "namespace", "shep-system"]);
         let o = k(&["apply", "-f", &format!("{ROOT}/deploy/rbac.yaml")]);
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-        let token = k(&["create", "token", "shep-operator", "-n", "shep-system", "--duration=24h"]);
-        assert!(token.status.success(), "{}", String::from_utf8_lossy(&token.stderr));
-        let token = String::from_utf8_lossy(&token.stdout).trim().to_string();
-        let admin_cfg = std::fs::read_to_string(&admin).unwrap();
-        let server = admin_cfg.lines().find_map(|l| l.trim().strip_prefix("server: ")).unwrap().to_string();
-        let ca = admin_cfg.lines().find_map(|l| l.trim().strip_prefix("certificate-authority: ")).unwrap().to_string();
         let dir = admin.parent().unwrap().to_path_buf();
         let sa = dir.join("operator.kubeconfig");
-        std::fs::write(
-            &sa,
-            format!(
-                "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster: {{server: {server}, certificate-authority: {ca}}}\nusers:\n- name: shep-operator\n  user: {{token: {token}}}\ncontexts:\n- name: c\n  context: {{cluster: c, user: shep-operator}}\ncurrent-context: c\n"
-            ),
-        )
-        .unwrap();
-        Cluster { admin, operator_kubeconfig: sa, dir }
+        write_token_kubeconfig(&admin, "shep-system", "shep-operator", &sa);
+        Cluster {
+            admin,
+            operator_kubeconfig: sa,
+            dir,
+        }
     })
+}
+
+/// Writes a kubeconfig for `file` that authenticates with a token of ServiceAccount `ns/name`, so a
+/// process runs with exactly that account's permissions.
+pub fn write_token_kubeconfig(admin: &Path, ns: &str, name: &str, file: &Path) {
+    let token = run(Command::new("kubectl")
+        .arg("--kubeconfig")
+        .arg(admin)
+        .args(["create", "token", name, "-n", ns, "--duration=24h"]));
+    assert!(
+        token.status.success(),
+        "{}",
+        String::from_utf8_lossy(&token.stderr)
+    );
+    let token = String::from_utf8_lossy(&token.stdout).trim().to_string();
+    let admin_cfg = std::fs::read_to_string(admin).unwrap();
+    let server = admin_cfg
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("server: "))
+        .unwrap()
+        .to_string();
+    let ca = admin_cfg
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("certificate-authority: "))
+        .unwrap()
+        .to_string();
+    std::fs::write(
+        file,
+        format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster: {{server: {server}, certificate-authority: {ca}}}\nusers:\n- name: {name}\n  user: {{token: {token}}}\ncontexts:\n- name: c\n  context: {{cluster: c, user: {name}}}\ncurrent-context: c\n"
+        ),
+    )
+    .unwrap();
+}
+
+/// The Helm binary, built from helm.sh/helm/v4 through the Go module proxy once and cached with the
+/// control plane (tools/build-control-plane.sh helm).
+pub fn helm_bin() -> &'static Path {
+    static HELM: OnceLock<PathBuf> = OnceLock::new();
+    HELM.get_or_init(|| {
+        let o = run(Command::new(format!("{ROOT}/tools/build-control-plane.sh"))
+            .arg("helm")
+            .stderr(Stdio::inherit()));
+        assert!(o.status.success(), "building helm failed");
+        let cache = std::env::var("SHEP_CACHE_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|_| {
+                std::env::var("XDG_CACHE_HOME")
+                    .map(PathBuf::from)
+                    .unwrap_or_else(|_| {
+                        PathBuf::from(std::env::var("HOME").unwrap()).join(".cache")
+                    })
+                    .join("shep-operator")
+            });
+        cache.join("bin/helm")
+    })
+}
+
+/// Runs helm with `args` (and the admin kubeconfig when the cluster is up).
+pub fn helm(args: &[&str]) -> Output {
+    run(Command::new(helm_bin())
+        .args(args)
+        .env("HELM_CACHE_HOME", format!("{ROOT}/target/helm/cache"))
+        .env("HELM_CONFIG_HOME", format!("{ROOT}/target/helm/config"))
+        .env("HELM_DATA_HOME", format!("{ROOT}/target/helm/data")))
 }
 
 /// A running `shep operator` process; killed when dropped.
@@ -191,6 +262,11 @@ pub fn start_operator(name: &str) -> Operator {
 
 /// Starts `shep operator` with extra arguments (for example `--resync-seconds N`).
 pub fn start_operator_with(name: &str, extra: &[&str]) -> Operator {
+    start_operator_as(name, &cluster().operator_kubeconfig, extra)
+}
+
+/// Starts `shep operator` with the credentials of `kubeconfig` and extra arguments.
+pub fn start_operator_as(name: &str, kubeconfig: &Path, extra: &[&str]) -> Operator {
     let c = cluster();
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -208,7 +284,7 @@ pub fn start_operator_with(name: &str, extra: &[&str]) -> Operator {
             &format!("127.0.0.1:{port}"),
         ])
         .args(extra)
-        .env("KUBECONFIG", &c.operator_kubeconfig)
+        .env("KUBECONFIG", kubeconfig)
         .env("POD_NAME", name)
         .env("SHEP_LOG", "info")
         .stdout(log.try_clone().unwrap())
@@ -358,4 +434,159 @@ pub fn ingress_cidrs(ns: &str, name: &str) -> Result<Vec<String>, String> {
         }
     }
     Ok(out)
+}
+
+/// Renders the cluster's own objects of the given namespaces with the library and compares phases,
+/// condition statuses and children with what the operator wrote.
+pub fn compare_with_render(namespaces: &[String]) -> Result<(), String> {
+    let in_scope = |v: &serde_json::Value| {
+        namespaces
+            .iter()
+            .any(|n| v["metadata"]["namespace"] == n.as_str())
+    };
+    let crs = get_json(&[
+        "informationsystems,integrationservices,serviceconnections,techwindows",
+        "-A",
+    ])
+    .ok_or("list")?;
+    let secrets = get_json(&["secrets", "-A"]).ok_or("secrets")?;
+    let mut loaded = shep_operator::manifest::Loaded::default();
+    let checker = shep_operator::manifest::Checker::new();
+    let mut observed = Vec::new();
+    for item in crs["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|v| in_scope(v))
+    {
+        if item["status"]["observedGeneration"] != item["metadata"]["generation"] {
+            return Err(format!("{} not observed yet", item["metadata"]["name"]));
+        }
+        let mut v = item.clone();
+        v["metadata"]
+            .as_object_mut()
+            .unwrap()
+            .remove("managedFields");
+        observed.push(v.clone());
+        loaded.add_value("cluster", v, &checker);
+    }
+    for s in secrets["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|v| in_scope(v))
+    {
+        loaded.add_value("cluster", s.clone(), &checker);
+    }
+    if !loaded.errors.is_empty() {
+        return Err(format!("{:?}", loaded.errors));
+    }
+    let p = shep_operator::plan::plan_with(
+        &loaded.snapshot,
+        jiff::Timestamp::now(),
+        &shep_operator::calendar::Calendar::default(),
+        &shep_operator::render::RenderSettings::default(),
+        shep_operator::plan::Issue::ExistingOnly,
+    );
+    let docs = shep_operator::commands::render::documents(&loaded.snapshot, &p, true);
+    // Statuses: phase and every condition's status.
+    for o in &observed {
+        let d = docs
+            .iter()
+            .find(|d| {
+                d["kind"] == o["kind"]
+                    && d["metadata"]["namespace"] == o["metadata"]["namespace"]
+                    && d["metadata"]["name"] == o["metadata"]["name"]
+            })
+            .ok_or("rendered object missing")?;
+        let id = format!(
+            "{} {}/{}",
+            o["kind"], o["metadata"]["namespace"], o["metadata"]["name"]
+        );
+        if d["status"]["phase"] != o["status"]["phase"] {
+            return Err(format!(
+                "{id}: phase {} in the cluster, {} rendered",
+                o["status"]["phase"], d["status"]["phase"]
+            ));
+        }
+        for c in d["status"]["conditions"].as_array().unwrap() {
+            let t = c["type"].as_str().unwrap();
+            if cond(&o["status"], t).0 != c["status"].as_str().unwrap() {
+                return Err(format!(
+                    "{id}: {t} is {:?} in the cluster, {} rendered",
+                    cond(&o["status"], t),
+                    c["status"]
+                ));
+            }
+        }
+    }
+    // Children: the same objects, with the same route configs, senders and policies.
+    let rendered: Vec<&serde_json::Value> = docs
+        .iter()
+        .filter(|d| {
+            !d["apiVersion"]
+                .as_str()
+                .unwrap_or("")
+                .starts_with("integration.egov.kz")
+        })
+        .collect();
+    let managed = get_json(&[
+        "configmaps,secrets,deployments,services,networkpolicies",
+        "-A",
+        "-l",
+        "app.kubernetes.io/managed-by=shep-operator",
+    ])
+    .ok_or("children")?;
+    let managed: Vec<&serde_json::Value> = managed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|v| in_scope(v))
+        .collect();
+    let ids = |v: &[&serde_json::Value]| {
+        let mut ids: Vec<String> = v
+            .iter()
+            .map(|d| {
+                format!(
+                    "{} {}/{}",
+                    d["kind"], d["metadata"]["namespace"], d["metadata"]["name"]
+                )
+            })
+            .collect();
+        ids.sort();
+        ids
+    };
+    if ids(&rendered) != ids(&managed) {
+        return Err(format!(
+            "children differ:\ncluster  {:?}\nrendered {:?}",
+            ids(&managed),
+            ids(&rendered)
+        ));
+    }
+    for r in &rendered {
+        let m = managed
+            .iter()
+            .find(|m| {
+                m["kind"] == r["kind"]
+                    && m["metadata"]["namespace"] == r["metadata"]["namespace"]
+                    && m["metadata"]["name"] == r["metadata"]["name"]
+            })
+            .unwrap();
+        let same = match r["kind"].as_str().unwrap() {
+            "ConfigMap" | "Secret" => r["data"] == m["data"],
+            "NetworkPolicy" => r["spec"] == m["spec"],
+            "Deployment" => {
+                r["spec"]["template"]["spec"]["containers"][0]["args"]
+                    == m["spec"]["template"]["spec"]["containers"][0]["args"]
+            }
+            _ => true,
+        };
+        if !same {
+            return Err(format!(
+                "{} {}/{} differs from its rendering",
+                r["kind"], r["metadata"]["namespace"], r["metadata"]["name"]
+            ));
+        }
+    }
+    Ok(())
 }
