@@ -37,7 +37,9 @@ fn normalize(v: &Value) -> Value {
     match v {
         Value::Number(n) => serde_json::json!(n.as_f64()),
         Value::Array(a) => Value::Array(a.iter().map(normalize).collect()),
-        Value::Object(o) => Value::Object(o.iter().map(|(k, v)| (k.clone(), normalize(v))).collect()),
+        Value::Object(o) => {
+            Value::Object(o.iter().map(|(k, v)| (k.clone(), normalize(v))).collect())
+        }
         other => other.clone(),
     }
 }
@@ -88,7 +90,11 @@ fn the_chart_ships_the_crds_of_the_repository() {
             .unwrap();
         let mut same = same.clone();
         same["metadata"].as_object_mut().unwrap().remove("labels");
-        assert!(normalize(&c) == normalize(&same), "{} differs", c["metadata"]["name"]);
+        assert!(
+            normalize(&c) == normalize(&same),
+            "{} differs",
+            c["metadata"]["name"]
+        );
         n += 1;
     }
     assert_eq!(n, 4);
@@ -276,7 +282,10 @@ fn bad_values_fail_with_a_message_naming_them() {
         ("log.format=xml", "/log/format"),
         ("log.level=loud", "/log/level"),
         ("calendar.daysOff={2027-13-01}", "/calendar/daysOff"),
-        ("calendar.kurbanAit.2027=2027-5-17", "/calendar/kurbanAit/2027"),
+        (
+            "calendar.kurbanAit.2027=2027-5-17",
+            "/calendar/kurbanAit/2027",
+        ),
         ("watchNamespaces={Not_A_Namespace}", "/watchNamespaces"),
         ("resyncSeconds=1", "/resyncSeconds"),
         ("leaseSeconds=1000", "/leaseSeconds"),

@@ -20,7 +20,8 @@ fn render(paths: &[&str]) -> Vec<Value> {
         cmd.args(["-f", p]);
     }
     let out = cmd.args(["--now", NOW]).output().unwrap();
-    let mut docs: Vec<Value> = serde_saphyr::from_multiple(&String::from_utf8_lossy(&out.stdout)).unwrap();
+    let mut docs: Vec<Value> =
+        serde_saphyr::from_multiple(&String::from_utf8_lossy(&out.stdout)).unwrap();
     for d in &mut docs {
         if d.get("status").is_some() {
             d["metadata"]["generation"] = json!(1);

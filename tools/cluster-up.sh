@@ -11,7 +11,14 @@ DIR=${SHEP_CLUSTER_DIR:-$ROOT/target/cluster}
 BIN=${SHEP_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/shep-operator}/bin
 log() { printf '[cluster-up] %s\n' "$*" >&2; }
 
-alive() { [ -f "$DIR/pids" ] && while read -r _ pid; do kill -0 "$pid" 2>/dev/null || return 1; done < "$DIR/pids"; }
+# Alive when every control-plane process is (operators, routes and providers the tests and the demo
+# record here too come and go).
+alive() {
+  [ -f "$DIR/pids" ] || return 1
+  while read -r name pid; do
+    case "$name" in etcd|kube-apiserver|kube-controller-manager|kube-scheduler|kwok) kill -0 "$pid" 2>/dev/null || return 1 ;; esac
+  done < "$DIR/pids"
+}
 if alive && kubectl --kubeconfig "$DIR/kubeconfig" get --raw=/readyz >/dev/null 2>&1; then
   log "already running"
   echo "export KUBECONFIG=$DIR/kubeconfig"
@@ -141,6 +148,15 @@ metadata:
   labels: {kubernetes.io/hostname: kwok-node-0, kubernetes.io/os: linux, kubernetes.io/arch: amd64, type: kwok}
 spec: {}
 EOF
+
+# The API server taints a new node not-ready; the node lifecycle controller that would lift the taint
+# once kwok reports the node Ready is not run here, so the taint is lifted by hand: pods (the chart's,
+# the routes') are scheduled.
+for _ in $(seq 1 150); do
+  [ "$(kubectl --kubeconfig "$KUBECONFIG_FILE" get node kwok-node-0 -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null)" = True ] && break
+  sleep 0.2
+done
+kubectl --kubeconfig "$KUBECONFIG_FILE" taint nodes kwok-node-0 node.kubernetes.io/not-ready:NoSchedule- >/dev/null 2>&1 || true
 
 for _ in $(seq 1 150); do
   kubectl --kubeconfig "$KUBECONFIG_FILE" get serviceaccount default -n default >/dev/null 2>&1 && break
