@@ -26,6 +26,11 @@ for crd in informationsystems integrationservices serviceconnections techwindows
       meta.helm.sh/release-namespace=shep-system >/dev/null
   fi
 done
+# The same RBAC applied without Helm (deploy/rbac.yaml, as the tests do) gives way to the release's.
+if kubectl get sa shep-operator -n shep-system >/dev/null 2>&1 && \
+   [ "$(kubectl get sa shep-operator -n shep-system -o jsonpath='{.metadata.labels.app\.kubernetes\.io/managed-by}')" != Helm ]; then
+  kubectl delete -f deploy/rbac.yaml --ignore-not-found >/dev/null
+fi
 "$HELM" upgrade --install shep-operator charts/shep-operator -n shep-system --create-namespace \
   --set leaseSeconds=6 --wait --timeout 180s --kubeconfig "$KUBECONFIG" >/dev/null
 kubectl get deploy,pdb,networkpolicy,svc,sa -n shep-system
