@@ -88,6 +88,9 @@ enum Command {
         /// into other namespaces are still read.
         #[arg(long, env = "SHEP_WATCH_NAMESPACES", value_delimiter = ',')]
         watch_namespaces: Vec<String>,
+        /// Reconciles in flight at once, per kind (the API server's capacity is the limit).
+        #[arg(long, env = "SHEP_CONCURRENCY", default_value_t = 16)]
+        concurrency: u16,
     },
     /// Run one route workload: the gateway's data plane for one service in one contour.
     Route {
@@ -242,6 +245,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
             lease_name,
             lease_seconds,
             watch_namespaces,
+            concurrency,
         } => {
             init_logging(&log_format);
             let mut settings = RenderSettings {
@@ -280,6 +284,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
                         .collect();
                     (!n.is_empty()).then_some(n)
                 },
+                concurrency: concurrency.max(1),
             };
             let rt = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()

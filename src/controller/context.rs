@@ -3,9 +3,12 @@
 
 use std::sync::Arc;
 
-use k8s_openapi::api::core::v1::Secret;
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::{ConfigMap, Secret, Service};
+use k8s_openapi::api::networking::v1::NetworkPolicy;
 use kube::Client;
 use kube::core::DeserializeGuard;
+use kube::core::PartialObjectMeta;
 use kube::runtime::events::Reporter;
 use kube::runtime::reflector::Store;
 
@@ -28,6 +31,39 @@ pub struct Stores {
     pub credentials: Store<Secret>,
 }
 
+/// What one child was last applied as: a digest of the desired object and the resourceVersion
+/// the API server answered.
+pub type AppliedAt = (u64, String);
+
+/// A child: kind, namespace, name.
+pub type ChildKey = (&'static str, String, String);
+
+/// What was last applied to each child.
+pub type Applied = Arc<std::sync::Mutex<std::collections::HashMap<ChildKey, AppliedAt>>>;
+
+/// The children the operator applies, as metadata-only reflector stores (label-selected: the
+/// operator's own), and what it last applied to each. A child whose desired form and
+/// resourceVersion are both unchanged since the last apply is not sent again; any change by anyone
+/// bumps the resourceVersion, so drift is still corrected. The same reflector streams trigger the
+/// owners' reconciles, so a store has seen a change before the reconcile it triggers runs.
+#[derive(Clone)]
+pub struct Children {
+    /// Route ConfigMaps.
+    pub config_maps: Store<PartialObjectMeta<ConfigMap>>,
+    /// Route senders Secrets.
+    pub route_secrets: Store<PartialObjectMeta<Secret>>,
+    /// Credentials Secrets.
+    pub credential_secrets: Store<PartialObjectMeta<Secret>>,
+    /// Route Deployments.
+    pub deployments: Store<PartialObjectMeta<Deployment>>,
+    /// Route Services.
+    pub services: Store<PartialObjectMeta<Service>>,
+    /// Route NetworkPolicies.
+    pub network_policies: Store<PartialObjectMeta<NetworkPolicy>>,
+    /// `(kind, namespace, name)` → what was last applied.
+    pub applied: Applied,
+}
+
 /// Shared state of the controllers.
 pub struct Context {
     /// The API client.
@@ -46,6 +82,8 @@ pub struct Context {
     pub metrics: Arc<super::metrics::Metrics>,
     /// The namespaces whose objects are reconciled (`None`: every namespace).
     pub namespaces: Option<std::collections::BTreeSet<String>>,
+    /// The operator's children, as the API server has them.
+    pub children: Children,
 }
 
 impl Context {

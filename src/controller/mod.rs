@@ -18,7 +18,7 @@ use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{ConfigMap, Secret, Service};
 use k8s_openapi::api::networking::v1::NetworkPolicy;
 use kube::api::Api;
-use kube::core::DeserializeGuard;
+use kube::core::{DeserializeGuard, PartialObjectMeta};
 use kube::runtime::events::Reporter;
 use kube::runtime::reflector::{self, ObjectRef, Store};
 use kube::runtime::{Controller, WatchStreamExt, watcher};
@@ -47,6 +47,8 @@ pub struct Options {
     /// Only objects of these namespaces are reconciled (their status written, their children
     /// applied); `None` reconciles every namespace. References are still read cluster-wide.
     pub namespaces: Option<std::collections::BTreeSet<String>>,
+    /// Reconciles in flight at once, per kind.
+    pub concurrency: u16,
 }
 
 /// Why the operator stopped with an error.
@@ -247,10 +249,62 @@ async fn lead(
     .touched_objects()
     .for_each(|_| futures::future::ready(()));
 
-    let sys_ctl = Controller::new(systems_api.clone(), wc.clone());
-    let svc_ctl = Controller::new(services_api.clone(), wc.clone());
-    let conn_ctl = Controller::new(connections_api.clone(), wc.clone());
-    let win_ctl = Controller::new(windows_api.clone(), wc.clone());
+    // The children's metadata: one reflector per kind (and Secret component), whose stream is also
+    // the trigger of the owner, so a store has seen a change before the reconcile it triggers.
+    fn children_of<K>(
+        client: &Client,
+        selector: &str,
+    ) -> (
+        Store<PartialObjectMeta<K>>,
+        impl futures::Stream<Item = Result<PartialObjectMeta<K>, watcher::Error>> + Send + 'static,
+    )
+    where
+        K: kube::Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
+            + Clone
+            + serde::de::DeserializeOwned
+            + std::fmt::Debug
+            + Send
+            + Sync
+            + 'static,
+    {
+        let (store, writer) = reflector::store::<PartialObjectMeta<K>>();
+        let stream = reflector::reflector(
+            writer,
+            // An `Api` of `PartialObjectMeta` makes metadata-only requests.
+            watcher(
+                Api::<PartialObjectMeta<K>>::all(client.clone()),
+                watcher::Config::default().labels(selector),
+            ),
+        )
+        .default_backoff()
+        .touched_objects();
+        (store, stream)
+    }
+    let (config_maps, config_maps_stream) = children_of::<ConfigMap>(&client, &route_selector);
+    let (route_secrets, route_secrets_stream) = children_of::<Secret>(&client, &route_selector);
+    let (credential_secrets, credential_secrets_stream) =
+        children_of::<Secret>(&client, &credentials_selector);
+    let (deployments, deployments_stream) = children_of::<Deployment>(&client, &route_selector);
+    let (services_meta, services_stream) = children_of::<Service>(&client, &route_selector);
+    let (network_policies, network_policies_stream) =
+        children_of::<NetworkPolicy>(&client, &route_selector);
+    let children = context::Children {
+        config_maps,
+        route_secrets,
+        credential_secrets,
+        deployments,
+        services: services_meta,
+        network_policies,
+        applied: Arc::default(),
+    };
+
+    // A bound on reconciles in flight per kind: unbounded, a registry of thousands floods the API
+    // server (504s, backoff, a long tail) and holds thousands of snapshots in memory at once.
+    let cc = kube::runtime::controller::Config::default().concurrency(opts.concurrency);
+    let sys_ctl = Controller::new(systems_api.clone(), wc.clone()).with_config(cc.clone());
+    let svc_ctl = Controller::new(services_api.clone(), wc.clone()).with_config(cc.clone());
+    let conn_ctl = Controller::new(connections_api.clone(), wc.clone()).with_config(cc.clone());
+    let win_ctl = Controller::new(windows_api.clone(), wc.clone()).with_config(cc);
     let stores = Stores {
         systems: sys_ctl.store(),
         services: svc_ctl.store(),
@@ -272,6 +326,7 @@ async fn lead(
         resync: opts.resync,
         metrics: metrics.clone(),
         namespaces: opts.namespaces.clone(),
+        children,
     });
 
     // InformationSystem: its certificate Secret, and the services and connections it counts.
@@ -319,26 +374,11 @@ async fn lead(
     // owner system; tech windows.
     let (s2, s3, s4) = (stores.clone(), stores.clone(), stores.clone());
     let svc_ctl = svc_ctl
-        .owns(
-            Api::<ConfigMap>::all(client.clone()),
-            watcher::Config::default().labels(&route_selector),
-        )
-        .owns(
-            Api::<Secret>::all(client.clone()),
-            watcher::Config::default().labels(&route_selector),
-        )
-        .owns(
-            Api::<Deployment>::all(client.clone()),
-            watcher::Config::default().labels(&route_selector),
-        )
-        .owns(
-            Api::<Service>::all(client.clone()),
-            watcher::Config::default().labels(&route_selector),
-        )
-        .owns(
-            Api::<NetworkPolicy>::all(client.clone()),
-            watcher::Config::default().labels(&route_selector),
-        )
+        .owns_stream(config_maps_stream)
+        .owns_stream(route_secrets_stream)
+        .owns_stream(deployments_stream)
+        .owns_stream(services_stream)
+        .owns_stream(network_policies_stream)
         .watches(connections_api.clone(), wc.clone(), |g| {
             ok(&g).map(|c| obj_ref::<IntegrationService>(&service_of(c)))
         })
@@ -404,10 +444,7 @@ async fn lead(
     // ServiceConnection: its credentials; its service, the systems on both sides, tech windows.
     let (s5, s6, s7) = (stores.clone(), stores.clone(), stores.clone());
     let conn_ctl = conn_ctl
-        .owns(
-            Api::<Secret>::all(client.clone()),
-            watcher::Config::default().labels(&credentials_selector),
-        )
+        .owns_stream(credential_secrets_stream)
         .watches(services_api.clone(), wc.clone(), move |g| {
             let Some(s) = ok(&g) else { return Vec::new() };
             let k = (s.namespace().unwrap_or_default(), s.name_any());

@@ -259,12 +259,13 @@ pub async fn service(
     else {
         return Ok(Action::requeue(ctx.resync));
     };
-    apply_all(&ctx.client, children).await?;
-    let selector = format!(
-        "{LABEL_MANAGED_BY}={FIELD_MANAGER},{LABEL_NAME}=shep-route,{LABEL_SERVICE}={}",
-        crate::render::name_with_suffix(&key.1, "")
-    );
-    prune(&ctx.client, &key.0, &selector, children, ROUTE_KINDS).await?;
+    apply_all(&ctx, children).await?;
+    let selector = [
+        (LABEL_MANAGED_BY, FIELD_MANAGER.to_string()),
+        (LABEL_NAME, crate::render::route::COMPONENT.to_string()),
+        (LABEL_SERVICE, crate::render::name_with_suffix(&key.1, "")),
+    ];
+    prune(&ctx, &key.0, &selector, children, ROUTE_KINDS).await?;
     write_status(&api, &o, o.status.as_ref(), &built.status).await?;
     publish(&ctx, &o, &built.entries).await;
     ctx.metrics.set_state(
@@ -303,12 +304,19 @@ pub async fn connection(
     else {
         return Ok(Action::requeue(ctx.resync));
     };
-    apply_all(&ctx.client, children).await?;
-    let selector = format!(
-        "{LABEL_MANAGED_BY}={FIELD_MANAGER},{LABEL_NAME}=shep-credentials,{LABEL_CONNECTION}={}",
-        crate::render::name_with_suffix(&key.1, "")
-    );
-    prune(&ctx.client, &key.0, &selector, children, &["Secret"]).await?;
+    apply_all(&ctx, children).await?;
+    let selector = [
+        (LABEL_MANAGED_BY, FIELD_MANAGER.to_string()),
+        (
+            LABEL_NAME,
+            crate::render::credentials::COMPONENT.to_string(),
+        ),
+        (
+            LABEL_CONNECTION,
+            crate::render::name_with_suffix(&key.1, ""),
+        ),
+    ];
+    prune(&ctx, &key.0, &selector, children, &["Secret"]).await?;
     write_status(&api, &o, o.status.as_ref(), &built.status).await?;
     publish(&ctx, &o, &built.entries).await;
     ctx.metrics.set_state(
