@@ -84,6 +84,8 @@ pub struct Context {
     pub namespaces: Option<std::collections::BTreeSet<String>>,
     /// The operator's children, as the API server has them.
     pub children: Children,
+    /// Objects whose journal entries are being published as Events at once.
+    pub events: Arc<tokio::sync::Semaphore>,
 }
 
 impl Context {

@@ -327,6 +327,7 @@ async fn lead(
         metrics: metrics.clone(),
         namespaces: opts.namespaces.clone(),
         children,
+        events: Arc::new(tokio::sync::Semaphore::new(64)),
     });
 
     // InformationSystem: its certificate Secret, and the services and connections it counts.

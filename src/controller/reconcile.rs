@@ -92,9 +92,16 @@ fn warning(e: &JournalEntry) -> bool {
 
 /// Publishes journal entries as Events and structured log lines: the chain survives outside the
 /// object (DESIGN §2).
+/// Publishes new journal entries: each one a structured log line now, in order, and an Event
+/// published in the background (in order, per object), so that a reconcile does not wait for one API
+/// request per entry. At most [`Context::events`] objects' Events are in flight; beyond that the
+/// reconcile waits (backpressure). The journal in status is the record; a lost Event is reported.
 async fn publish<K: Resource<DynamicType = ()>>(ctx: &Ctx, obj: &K, entries: &[JournalEntry]) {
-    let recorder = Recorder::new(ctx.client.clone(), ctx.reporter.clone());
+    if entries.is_empty() {
+        return;
+    }
     let reference = obj.object_ref(&());
+    let mut events = Vec::with_capacity(entries.len());
     for e in entries {
         tracing::info!(
             target: "journal",
@@ -108,7 +115,7 @@ async fn publish<K: Resource<DynamicType = ()>>(ctx: &Ctx, obj: &K, entries: &[J
             message = %e.message,
             "journal entry"
         );
-        let ev = Event {
+        events.push(Event {
             type_: if warning(e) {
                 EventType::Warning
             } else {
@@ -123,12 +130,20 @@ async fn publish<K: Resource<DynamicType = ()>>(ctx: &Ctx, obj: &K, entries: &[J
             ),
             action: e.type_.chars().take(128).collect(),
             secondary: None,
-        };
-        if let Err(err) = recorder.publish(&ev, &reference).await {
-            // The journal in status and the log line stand; a lost Event is reported, not fatal.
-            tracing::warn!(error = %err, "could not publish journal entry as an Event");
-        }
+        });
     }
+    let Ok(permit) = ctx.events.clone().acquire_owned().await else {
+        return;
+    };
+    let recorder = Recorder::new(ctx.client.clone(), ctx.reporter.clone());
+    tokio::spawn(async move {
+        for ev in events {
+            if let Err(err) = recorder.publish(&ev, &reference).await {
+                tracing::warn!(error = %err, "could not publish journal entry as an Event");
+            }
+        }
+        drop(permit);
+    });
 }
 
 /// Reports a malformed object as a Warning Event and waits for it to change: one bad object never
