@@ -169,6 +169,19 @@ fn vm_hwm_mib(pid: u32) -> f64 {
         / 1024.0
 }
 
+/// What the operator did so far, from its own metrics: reconciles by kind, and reads served from
+/// its caches or the API server.
+fn print_work(op: &Operator) {
+    if let Some((200, m)) = op.http("/metrics") {
+        for l in m
+            .lines()
+            .filter(|l| l.starts_with("shep_reconciles_total") || l.starts_with("shep_reads_total"))
+        {
+            println!("    {l}");
+        }
+    }
+}
+
 fn main() {
     let n = env_usize("SHEP_BENCH_SYSTEMS", 1000);
     let hub = env_usize("SHEP_BENCH_HUB", 500).min(n);
@@ -255,6 +268,7 @@ fn main() {
         t_op.as_secs_f64() / t_kubectl.as_secs_f64()
     );
     println!("| operator peak RSS | {rss_a:.0} MiB |");
+    print_work(&op);
 
     // (b) revocation reaction for the hub's `hub` connections.
     let hub_ns = "bench-hub";
@@ -407,5 +421,6 @@ fn main() {
         "| operator peak RSS at the end | {:.0} MiB |",
         vm_hwm_mib(pid)
     );
+    print_work(&op);
     op.terminate();
 }

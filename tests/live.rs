@@ -232,6 +232,84 @@ fn revocation_suspends_every_interaction_and_restoring_lifts_it() {
     assert!(journal.contains("phase Suspended -> Active"), "{journal}");
 }
 
+/// A PEM certificate for Altyn Bank's BIN that expired on 1 December 2026.
+fn expired_certificate() -> String {
+    let mut params = rcgen::CertificateParams::new(vec!["altyn".into()]).unwrap();
+    params.distinguished_name.push(
+        rcgen::DnType::CustomDnType(vec![2, 5, 4, 5]),
+        rcgen::DnValue::PrintableString("BIN951240000185".try_into().unwrap()),
+    );
+    params.not_before = rcgen::date_time_ymd(2024, 1, 1);
+    params.not_after = rcgen::date_time_ymd(2026, 12, 1);
+    params
+        .self_signed(&rcgen::KeyPair::generate().unwrap())
+        .unwrap()
+        .pem()
+}
+
+/// The certificate Secret is watched by its metadata only and its data cached by
+/// resourceVersion: replacing the PEM must still reach the decisions, both ways.
+#[test]
+fn an_expired_certificate_in_its_secret_suspends_and_renewing_lifts_it() {
+    let p = "live-x";
+    apply(&example("02-bank-connected", p));
+    let (svc_ns, bank_ns) = (format!("{p}-minjust"), format!("{p}-altyn-bank"));
+    eventually("Active", 90, || {
+        let s = status("serviceconnection", &bank_ns, "legal-entity-info")?;
+        if s["phase"] == "Active" {
+            Ok(())
+        } else {
+            Err(format!("phase {}", s["phase"]))
+        }
+    });
+    let secret = |pem: &str| {
+        json!({
+            "apiVersion": "v1", "kind": "Secret",
+            "metadata": {"name": "altyn-core-transport-cert", "namespace": bank_ns},
+            "type": "Opaque",
+            "stringData": {"tls.crt": pem},
+        })
+    };
+    let original = example("02-bank-connected", p)
+        .into_iter()
+        .find(|d| d["kind"] == "Secret" && d["metadata"]["name"] == "altyn-core-transport-cert")
+        .unwrap()["stringData"]["tls.crt"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    common::apply(&[secret(&expired_certificate())]);
+    eventually("CertificateExpired", 60, || {
+        let s = status("serviceconnection", &bank_ns, "legal-entity-info")?;
+        if s["suspension"]["reason"] != "CertificateExpired" {
+            return Err(format!("suspension {}", s["suspension"]));
+        }
+        let v = senders(&svc_ns, "legal-entity-info-production-senders")?;
+        if !v.is_empty() {
+            return Err(format!("senders {v:?}"));
+        }
+        Ok(())
+    });
+    eventually("CertificateValid=False on the system", 30, || {
+        let sys = status("informationsystem", &bank_ns, "altyn-core")?;
+        match cond(&sys, "CertificateValid") {
+            (s, r) if s == "False" && r == "CertificateExpired" => Ok(()),
+            other => Err(format!("CertificateValid {other:?}")),
+        }
+    });
+    common::apply(&[secret(&original)]);
+    eventually("Active again with the renewed certificate", 60, || {
+        let s = status("serviceconnection", &bank_ns, "legal-entity-info")?;
+        if s["phase"] != "Active" {
+            return Err(format!("phase {}", s["phase"]));
+        }
+        let v = senders(&svc_ns, "legal-entity-info-production-senders")?;
+        if v.len() != 1 {
+            return Err(format!("senders {v:?}"));
+        }
+        Ok(())
+    });
+}
+
 #[test]
 fn removing_the_contract_suspends_with_contract_missing() {
     let p = "live-c";

@@ -88,8 +88,16 @@ fn granted() -> BTreeSet<String> {
 /// What the chart's ServiceAccount did, from the audit log: (used grants, refused requests).
 fn audited() -> (BTreeSet<String>, Vec<String>) {
     let user = format!("system:serviceaccount:{NS}:{FULL}");
-    let log = std::fs::read_to_string(cluster().dir.join("logs/audit.log"))
-        .expect("the API server's audit log");
+    // The current file and the ones the API server rotated (`audit-<time>.log`).
+    let dir = cluster().dir.join("logs");
+    let mut log =
+        std::fs::read_to_string(dir.join("audit.log")).expect("the API server's audit log");
+    for f in std::fs::read_dir(&dir).unwrap().flatten() {
+        let name = f.file_name().to_string_lossy().to_string();
+        if name.starts_with("audit-") && name.ends_with(".log") {
+            log.push_str(&std::fs::read_to_string(f.path()).unwrap_or_default());
+        }
+    }
     let mut used = BTreeSet::new();
     let mut refused = Vec::new();
     for line in log.lines() {

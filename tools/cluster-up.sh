@@ -107,6 +107,7 @@ start kube-apiserver "$BIN/kube-apiserver" \
   --enable-priority-and-fairness=false --storage-media-type=application/json \
   --audit-policy-file="$DIR/audit-policy.yaml" --audit-log-path="$DIR/logs/audit.log" \
   --audit-log-format=json --audit-log-mode=batch --audit-log-batch-max-wait=1s \
+  --audit-log-maxsize=100 --audit-log-maxbackup=2 \
   --v=0
 for i in $(seq 1 300); do
   kubectl --kubeconfig "$KUBECONFIG_FILE" get --raw=/readyz >/dev/null 2>&1 && break

@@ -29,6 +29,8 @@ pub struct Stores {
     pub windows: Store<DeserializeGuard<TechWindow>>,
     /// The credential Secrets the operator issued (label-selected).
     pub credentials: Store<Secret>,
+    /// Every Secret's metadata (no data): which transport certificates changed.
+    pub secret_versions: Store<PartialObjectMeta<Secret>>,
 }
 
 /// What one child was last applied as: a digest of the desired object and the resourceVersion
@@ -86,6 +88,10 @@ pub struct Context {
     pub children: Children,
     /// Objects whose journal entries are being published as Events at once.
     pub events: Arc<tokio::sync::Semaphore>,
+    /// The resourceVersion of each reconciled object when this process last wrote or read it.
+    pub seen: super::freshness::Seen,
+    /// The transport-certificate Secrets systems reference, as last read from the API.
+    pub certificates: std::sync::Mutex<std::collections::HashMap<crate::snapshot::Key, Secret>>,
 }
 
 impl Context {

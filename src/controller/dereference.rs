@@ -1,5 +1,6 @@
 //! The dereference phase: for one object, a [`Snapshot`] of exactly the objects its decisions read,
-//! from the reflector stores, plus the transport-certificate Secrets read from the API. The decide,
+//! from the reflector stores, plus the transport-certificate Secrets (cached by resourceVersion,
+//! read from the API when it changes). The decide,
 //! status and render phases then run on it unchanged from `shep render`.
 
 use std::collections::BTreeSet;
@@ -7,6 +8,7 @@ use std::collections::BTreeSet;
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::Api;
 use kube::core::DeserializeGuard;
+use kube::runtime::reflector::ObjectRef;
 use kube::{Resource, ResourceExt};
 
 use super::context::{Context, Error};
@@ -154,7 +156,9 @@ impl Context {
                 snap.add_secret((*s).clone());
             }
         }
-        // Transport certificates: read on demand, so that no Secret is cached that is not ours.
+        // Transport certificates: the operator watches every Secret's metadata only, and keeps
+        // the data of the certificate Secrets systems reference, read from the API the first time
+        // and again whenever the metadata shows another resourceVersion.
         let certs: Vec<Key> = snap
             .systems
             .iter()
@@ -165,20 +169,55 @@ impl Context {
                     .map(|t| (k.0.clone(), t.secret_ref.name.clone()))
             })
             .collect();
-        for (ns, name) in certs {
-            let api: Api<Secret> = Api::namespaced(self.client.clone(), &ns);
-            match api.get_opt(&name).await {
-                Ok(Some(s)) => snap.add_secret(s),
-                Ok(None) => {}
-                Err(source) => {
-                    return Err(Error::Dereference {
-                        object: format!("Secret {ns}/{name}"),
-                        source,
-                    });
-                }
+        for key in certs {
+            if let Some(s) = self.certificate(&key).await? {
+                snap.add_secret(s);
             }
         }
         Ok(snap)
+    }
+
+    /// A referenced transport-certificate Secret: from the cache when the metadata store shows the
+    /// cached resourceVersion, else from the API (and cached). A Secret the API does not have is
+    /// missing, and the policy reports the certificate as such (App.3: the transport EDS certificate
+    /// is part of the system's registration).
+    async fn certificate(&self, key: &Key) -> Result<Option<Secret>, Error> {
+        let listed = self
+            .stores
+            .secret_versions
+            .get(&ObjectRef::new(&key.1).within(&key.0))
+            .and_then(|m| m.metadata.resource_version.clone());
+        if let Some(rv) = &listed {
+            let cache = self.certificates.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some(s) = cache
+                .get(key)
+                .filter(|s| s.metadata.resource_version.as_ref() == Some(rv))
+            {
+                self.metrics.read("certificate", "cache");
+                return Ok(Some(s.clone()));
+            }
+        }
+        self.metrics.read("certificate", "api");
+        let api: Api<Secret> = Api::namespaced(self.client.clone(), &key.0);
+        let got = api
+            .get_opt(&key.1)
+            .await
+            .map_err(|source| Error::Dereference {
+                object: format!("Secret {}/{}", key.0, key.1),
+                source,
+            })?;
+        let mut cache = self.certificates.lock().unwrap_or_else(|p| p.into_inner());
+        match &got {
+            Some(s) => {
+                let mut kept = s.clone();
+                kept.metadata.managed_fields = None;
+                cache.insert(key.clone(), kept);
+            }
+            None => {
+                cache.remove(key);
+            }
+        }
+        Ok(got)
     }
 
     /// The snapshot an InformationSystem's decisions read.

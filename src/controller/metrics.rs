@@ -25,6 +25,7 @@ struct Inner {
     suspended: BTreeMap<(&'static str, Key), bool>,
     overdue: BTreeMap<(&'static str, Key), bool>,
     windows_active: BTreeMap<Key, bool>,
+    reads: BTreeMap<(&'static str, &'static str), u64>,
 }
 
 /// The operator's metrics.
@@ -90,6 +91,12 @@ impl Metrics {
         }
     }
 
+    /// Counts one read of a reconciled object or a referenced certificate (`what`), served from
+    /// the operator's cache (`from = "cache"`) or from the API server (`"api"`).
+    pub fn read(&self, what: &'static str, from: &'static str) {
+        self.with(|m| *m.reads.entry((what, from)).or_default() += 1);
+    }
+
     /// The Prometheus text exposition.
     pub fn render(&self) -> String {
         let mut o = String::new();
@@ -129,6 +136,10 @@ impl Metrics {
             for (k, v) in &m.journal_entries {
                 let _ = writeln!(o, "shep_journal_entries_total{{kind=\"{k}\"}} {v}");
             }
+            let _ = writeln!(o, "# HELP shep_reads_total Reads of reconciled objects and referenced certificates, from the operator's cache or the API server.\n# TYPE shep_reads_total counter");
+            for ((w, f), v) in &m.reads {
+                let _ = writeln!(o, "shep_reads_total{{what=\"{w}\",from=\"{f}\"}} {v}");
+            }
         });
         o
     }
@@ -158,7 +169,15 @@ mod tests {
             Some((true, true)),
         );
         m.set_window(&("a".into(), "w".into()), Some(true));
+        m.read("object", "cache");
+        m.read("object", "cache");
+        m.read("certificate", "api");
         let t = m.render();
+        assert!(
+            t.contains("shep_reads_total{what=\"object\",from=\"cache\"} 2"),
+            "{t}"
+        );
+        assert!(t.contains("shep_reads_total{what=\"certificate\",from=\"api\"} 1"));
         assert!(
             t.contains("shep_reconciles_total{kind=\"ServiceConnection\"} 2"),
             "{t}"

@@ -5,6 +5,7 @@
 pub mod apply;
 pub mod context;
 pub mod dereference;
+pub mod freshness;
 pub mod health;
 pub mod leader;
 pub mod metrics;
@@ -236,18 +237,33 @@ async fn lead(
         format!("{LABEL_MANAGED_BY}=shep-operator,{LABEL_NAME}=shep-credentials");
     let route_selector = format!("{LABEL_MANAGED_BY}=shep-operator,{LABEL_NAME}=shep-route");
 
-    // The issued credentials, shared by every dereference.
+    // The issued credentials, shared by every dereference; the same stream triggers the services
+    // whose senders files list them.
     let (credentials, writer) = reflector::store::<Secret>();
     let credentials_stream = reflector::reflector(
         writer,
         watcher(
             Api::<Secret>::all(client.clone()),
             watcher::Config::default().labels(&credentials_selector),
-        ),
+        )
+        .modify(|s| s.managed_fields_mut().clear()),
     )
     .default_backoff()
-    .touched_objects()
-    .for_each(|_| futures::future::ready(()));
+    .touched_objects();
+
+    // Every Secret's metadata, never its data: a transport certificate Secret that changes
+    // triggers its system, and the dereference rereads it only then.
+    let (secret_versions, writer) = reflector::store::<PartialObjectMeta<Secret>>();
+    let secret_versions_stream = reflector::reflector(
+        writer,
+        watcher(
+            Api::<PartialObjectMeta<Secret>>::all(client.clone()),
+            watcher::Config::default(),
+        )
+        .modify(|s| s.managed_fields_mut().clear()),
+    )
+    .default_backoff()
+    .touched_objects();
 
     // The children's metadata: one reflector per kind (and Secret component), whose stream is also
     // the trigger of the owner, so a store has seen a change before the reconcile it triggers.
@@ -274,7 +290,10 @@ async fn lead(
             watcher(
                 Api::<PartialObjectMeta<K>>::all(client.clone()),
                 watcher::Config::default().labels(selector),
-            ),
+            )
+            // The store answers "which resourceVersion, which labels"; managed fields are most
+            // of an object's metadata and nobody reads them here.
+            .modify(|o| o.managed_fields_mut().clear()),
         )
         .default_backoff()
         .touched_objects();
@@ -311,6 +330,7 @@ async fn lead(
         connections: conn_ctl.store(),
         windows: win_ctl.store(),
         credentials: credentials.clone(),
+        secret_versions,
     };
 
     let reporter = Reporter {
@@ -328,15 +348,16 @@ async fn lead(
         namespaces: opts.namespaces.clone(),
         children,
         events: Arc::new(tokio::sync::Semaphore::new(64)),
+        seen: freshness::Seen::default(),
+        certificates: std::sync::Mutex::default(),
     });
 
     // InformationSystem: its certificate Secret, and the services and connections it counts.
     let s1 = stores.clone();
     let sys_ctl = sys_ctl
-        .watches(
-            Api::<Secret>::all(client.clone()),
-            wc.clone(),
-            move |secret: Secret| {
+        .watches_stream(
+            secret_versions_stream,
+            move |secret: PartialObjectMeta<Secret>| {
                 let ns = secret.namespace().unwrap_or_default();
                 let name = secret.name_any();
                 valid(&s1.systems)
@@ -419,27 +440,23 @@ async fn lead(
                 })
                 .unwrap_or_default()
         })
-        .watches(
-            Api::<Secret>::all(client.clone()),
-            watcher::Config::default().labels(&credentials_selector),
-            move |secret: Secret| {
-                let ns = secret.namespace().unwrap_or_default();
-                let conn = secret
-                    .labels()
-                    .get(LABEL_CONNECTION)
-                    .cloned()
-                    .unwrap_or_default();
-                valid(&s4.connections)
-                    .iter()
-                    .filter_map(|g| ok(g))
-                    .filter(|c| {
-                        c.namespace().as_deref() == Some(ns.as_str())
-                            && crate::render::name_with_suffix(&c.name_any(), "") == conn
-                    })
-                    .map(|c| obj_ref::<IntegrationService>(&service_of(c)))
-                    .collect::<Vec<_>>()
-            },
-        )
+        .watches_stream(credentials_stream, move |secret: Secret| {
+            let ns = secret.namespace().unwrap_or_default();
+            let conn = secret
+                .labels()
+                .get(LABEL_CONNECTION)
+                .cloned()
+                .unwrap_or_default();
+            valid(&s4.connections)
+                .iter()
+                .filter_map(|g| ok(g))
+                .filter(|c| {
+                    c.namespace().as_deref() == Some(ns.as_str())
+                        && crate::render::name_with_suffix(&c.name_any(), "") == conn
+                })
+                .map(|c| obj_ref::<IntegrationService>(&service_of(c)))
+                .collect::<Vec<_>>()
+        })
         .graceful_shutdown_on(terminated(stop.clone()));
 
     // ServiceConnection: its credentials; its service, the systems on both sides, tech windows.
@@ -562,8 +579,5 @@ async fn lead(
             ctx.clone(),
         )
         .for_each(log("TechWindow"));
-    tokio::select! {
-        _ = futures::future::join4(systems, services, connections, windows) => {}
-        _ = credentials_stream => {}
-    }
+    futures::future::join4(systems, services, connections, windows).await;
 }

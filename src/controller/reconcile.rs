@@ -17,6 +17,7 @@ use serde::de::DeserializeOwned;
 
 use super::apply::{apply_all, prune};
 use super::context::{Ctx, Error};
+use super::freshness::ObjectKey;
 use crate::api::{
     FIELD_MANAGER, InformationSystem, IntegrationService, JournalEntry, ServiceConnection,
     TechWindow,
@@ -46,8 +47,10 @@ fn requeue(next: Option<Timestamp>, now: Timestamp, resync: Duration) -> Action 
     Action::requeue(wait)
 }
 
-/// Writes the status with server-side apply, unless it is unchanged.
+/// Writes the status with server-side apply, unless it is unchanged, and records the
+/// resourceVersion the object is at afterwards ([`Seen`](super::freshness::Seen)).
 async fn write_status<K, S>(
+    ctx: &Ctx,
     api: &Api<K>,
     obj: &K,
     current: Option<&S>,
@@ -57,7 +60,9 @@ where
     K: Resource<DynamicType = ()> + Clone + DeserializeOwned + std::fmt::Debug,
     S: Serialize + PartialEq,
 {
+    let key = seen_key(obj);
     if current == Some(status) {
+        ctx.seen.record(key, obj.meta().resource_version.as_deref());
         return Ok(());
     }
     let body = serde_json::json!({
@@ -65,22 +70,41 @@ where
         "kind": K::kind(&()),
         "status": status,
     });
-    api.patch_status(
-        &obj.name_any(),
-        &PatchParams::apply(FIELD_MANAGER).force(),
-        &Patch::Apply(&body),
+    match api
+        .patch_status(
+            &obj.name_any(),
+            &PatchParams::apply(FIELD_MANAGER).force(),
+            &Patch::Apply(&body),
+        )
+        .await
+    {
+        Ok(written) => {
+            ctx.seen
+                .record(key, written.meta().resource_version.as_deref());
+            Ok(())
+        }
+        // Deleted while it was being reconciled: nothing left to write.
+        Err(kube::Error::Api(e)) if e.code == 404 => {
+            ctx.seen.forget(&key);
+            Ok(())
+        }
+        Err(source) => {
+            ctx.seen.forget(&key);
+            Err(Error::Status {
+                object: format!("{} {}/{}", key.0, key.1, key.2),
+                source,
+            })
+        }
+    }
+}
+
+/// The key under which [`Seen`](super::freshness::Seen) tracks an object.
+fn seen_key<K: Resource<DynamicType = ()>>(obj: &K) -> ObjectKey {
+    (
+        K::kind(&()),
+        obj.meta().namespace.clone().unwrap_or_default(),
+        obj.meta().name.clone().unwrap_or_default(),
     )
-    .await
-    .map(|_| ())
-    .map_err(|source| Error::Status {
-        object: format!(
-            "{} {}/{}",
-            K::kind(&()),
-            obj.namespace().unwrap_or_default(),
-            obj.name_any()
-        ),
-        source,
-    })
 }
 
 fn warning(e: &JournalEntry) -> bool {
@@ -187,18 +211,34 @@ async fn malformed<K: Resource<DynamicType = ()>>(
     Ok(Action::await_change())
 }
 
-/// Reads the newest version of the object (the store may lag behind the last status write, and the
-/// journal must continue from the newest head).
-async fn fresh<K>(api: &Api<K>, name: &str) -> Result<Option<K>, Error>
+/// The newest version of the object: the store's copy when it is at the resourceVersion this
+/// process last wrote or read (the journal must continue from the newest head, and the store may
+/// lag behind the last status write), else read from the API.
+async fn newest<K>(ctx: &Ctx, api: &Api<K>, stored: &K) -> Result<Option<K>, Error>
 where
     K: Resource<DynamicType = ()> + Clone + DeserializeOwned + std::fmt::Debug,
 {
-    api.get_opt(name)
+    let key = seen_key(stored);
+    if ctx
+        .seen
+        .is_newest(&key, stored.meta().resource_version.as_deref())
+    {
+        ctx.metrics.read("object", "cache");
+        return Ok(Some(stored.clone()));
+    }
+    ctx.metrics.read("object", "api");
+    let got = api
+        .get_opt(&key.2)
         .await
         .map_err(|source| Error::Dereference {
-            object: format!("{} {name}", K::kind(&())),
+            object: format!("{} {}/{}", key.0, key.1, key.2),
             source,
-        })
+        })?;
+    match &got {
+        Some(o) => ctx.seen.record(key, o.meta().resource_version.as_deref()),
+        None => ctx.seen.forget(&key),
+    }
+    Ok(got)
 }
 
 /// Reconciles an InformationSystem.
@@ -215,7 +255,7 @@ pub async fn system(
         return Ok(Action::await_change());
     }
     let api: Api<InformationSystem> = Api::namespaced(ctx.client.clone(), &key.0);
-    let Some(o) = fresh(&api, &key.1).await? else {
+    let Some(o) = newest(&ctx, &api, o).await? else {
         return Ok(Action::await_change());
     };
     let mut snap = ctx.system_snapshot(&key).await?;
@@ -231,7 +271,7 @@ pub async fn system(
     let (Some(built), Some(d)) = (p.systems.get(&key), p.decisions.systems.get(&key)) else {
         return Ok(Action::requeue(ctx.resync));
     };
-    write_status(&api, &o, o.status.as_ref(), &built.status).await?;
+    write_status(&ctx, &api, &o, o.status.as_ref(), &built.status).await?;
     publish(&ctx, &o, &built.entries).await;
     ctx.metrics.set_state(
         "InformationSystem",
@@ -257,7 +297,7 @@ pub async fn service(
         return Ok(Action::await_change());
     }
     let api: Api<IntegrationService> = Api::namespaced(ctx.client.clone(), &key.0);
-    let Some(o) = fresh(&api, &key.1).await? else {
+    let Some(o) = newest(&ctx, &api, o).await? else {
         return Ok(Action::await_change());
     };
     let mut snap = ctx.service_snapshot(&o).await?;
@@ -281,7 +321,7 @@ pub async fn service(
         (LABEL_SERVICE, crate::render::name_with_suffix(&key.1, "")),
     ];
     prune(&ctx, &key.0, &selector, children, ROUTE_KINDS).await?;
-    write_status(&api, &o, o.status.as_ref(), &built.status).await?;
+    write_status(&ctx, &api, &o, o.status.as_ref(), &built.status).await?;
     publish(&ctx, &o, &built.entries).await;
     ctx.metrics.set_state(
         "IntegrationService",
@@ -307,7 +347,7 @@ pub async fn connection(
         return Ok(Action::await_change());
     }
     let api: Api<ServiceConnection> = Api::namespaced(ctx.client.clone(), &key.0);
-    let Some(o) = fresh(&api, &key.1).await? else {
+    let Some(o) = newest(&ctx, &api, o).await? else {
         return Ok(Action::await_change());
     };
     let mut snap = ctx.connection_snapshot(&o).await?;
@@ -332,7 +372,7 @@ pub async fn connection(
         ),
     ];
     prune(&ctx, &key.0, &selector, children, &["Secret"]).await?;
-    write_status(&api, &o, o.status.as_ref(), &built.status).await?;
+    write_status(&ctx, &api, &o, o.status.as_ref(), &built.status).await?;
     publish(&ctx, &o, &built.entries).await;
     ctx.metrics.set_state(
         "ServiceConnection",
@@ -355,7 +395,7 @@ pub async fn window(obj: Arc<DeserializeGuard<TechWindow>>, ctx: Ctx) -> Result<
         return Ok(Action::await_change());
     }
     let api: Api<TechWindow> = Api::namespaced(ctx.client.clone(), &key.0);
-    let Some(o) = fresh(&api, &key.1).await? else {
+    let Some(o) = newest(&ctx, &api, o).await? else {
         return Ok(Action::await_change());
     };
     let snap = ctx.window_snapshot(&o).await?;
@@ -370,7 +410,7 @@ pub async fn window(obj: Arc<DeserializeGuard<TechWindow>>, ctx: Ctx) -> Result<
     let (Some(built), Some(d)) = (p.windows.get(&key), p.decisions.windows.get(&key)) else {
         return Ok(Action::requeue(ctx.resync));
     };
-    write_status(&api, &o, o.status.as_ref(), &built.status).await?;
+    write_status(&ctx, &api, &o, o.status.as_ref(), &built.status).await?;
     publish(&ctx, &o, &built.entries).await;
     ctx.metrics.set_window(&key, Some(d.assessment.active));
     ctx.metrics.journaled("TechWindow", built.entries.len());
