@@ -191,6 +191,8 @@ fn every_option_renders() {
         "--set",
         "resyncSeconds=60",
         "--set",
+        "concurrency=8",
+        "--set",
         "routeImage=registry.example.kz/shep-route:1",
         "--set",
         "networkPolicy.apiServer.cidrs={10.0.0.1/32}",
@@ -209,6 +211,7 @@ fn every_option_renders() {
         "--watch-namespaces=minjust,altyn-bank",
         "--log-format=text",
         "--resync-seconds=60",
+        "--concurrency=8",
         "--route-image=registry.example.kz/shep-route:1",
     ] {
         assert!(args.contains(&want), "{want} in {args:?}");
@@ -288,6 +291,7 @@ fn bad_values_fail_with_a_message_naming_them() {
         ),
         ("watchNamespaces={Not_A_Namespace}", "/watchNamespaces"),
         ("resyncSeconds=1", "/resyncSeconds"),
+        ("concurrency=0", "/concurrency"),
         ("leaseSeconds=1000", "/leaseSeconds"),
         ("unknownKey=1", "unknownKey"),
     ] {
