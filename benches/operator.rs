@@ -169,6 +169,63 @@ fn vm_hwm_mib(pid: u32) -> f64 {
         / 1024.0
 }
 
+/// CPU seconds (user + system) a process has used, and those of its waited-for children, from
+/// `/proc/<pid>/stat` (clock ticks of 1/100 s).
+fn cpu_secs(pid: u32) -> (f64, f64) {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let f: Vec<f64> = s
+        .rsplit_once(')')
+        .map(|x| x.1)
+        .unwrap_or("")
+        .split_whitespace()
+        .map(|v| v.parse().unwrap_or(0.0))
+        .collect();
+    let at = |i: usize| f.get(i).copied().unwrap_or(0.0) / 100.0;
+    (at(11) + at(12), at(13) + at(14))
+}
+
+/// CPU seconds used so far by each control-plane process, the operator and the benchmark's
+/// kubectl processes (its children).
+fn cpu_now(operator: Option<u32>) -> std::collections::BTreeMap<String, f64> {
+    let mut m = std::collections::BTreeMap::new();
+    let pids = std::fs::read_to_string(cluster().dir.join("pids")).unwrap_or_default();
+    for l in pids.lines() {
+        if let Some((name, pid)) = l.split_once(' ')
+            && name != "operator"
+            && let Ok(pid) = pid.trim().parse()
+        {
+            *m.entry(name.to_string()).or_default() += cpu_secs(pid).0;
+        }
+    }
+    m.insert("kubectl".into(), cpu_secs(std::process::id()).1);
+    if let Some(pid) = operator {
+        m.insert("operator".into(), cpu_secs(pid).0);
+    }
+    m
+}
+
+/// Prints the CPU seconds each process used between two [`cpu_now`] readings.
+fn print_cpu(
+    what: &str,
+    wall: Duration,
+    before: &std::collections::BTreeMap<String, f64>,
+    after: &std::collections::BTreeMap<String, f64>,
+) {
+    let mut parts: Vec<String> = after
+        .iter()
+        .map(|(k, v)| (k, v - before.get(k).copied().unwrap_or(0.0)))
+        .filter(|(_, d)| *d >= 0.5)
+        .map(|(k, d)| format!("{k} {d:.0} s"))
+        .collect();
+    parts.sort();
+    println!(
+        "    CPU during {what} ({:.0} s wall, {:.0} CPU-s on 2 cores): {}",
+        wall.as_secs_f64(),
+        2.0 * wall.as_secs_f64(),
+        parts.join(", ")
+    );
+}
+
 /// What the operator did so far, from its own metrics: reconciles by kind, and reads served from
 /// its caches or the API server.
 fn print_work(op: &Operator) {
@@ -227,7 +284,9 @@ fn main() {
         children.extend(kids.iter().map(|k| k.to_value()));
     }
     let n_children = children.len() - base.iter().filter(|d| d["kind"] == "Namespace").count();
+    let cpu0 = cpu_now(None);
     let t_kubectl = apply_file(&children, "children");
+    let cpu1 = cpu_now(None);
     // (a) an empty operator reconciles everything to Ready.
     let t0 = Instant::now();
     let mut op = start_operator_with("bench", &["--resync-seconds", "300"]);
@@ -253,6 +312,9 @@ fn main() {
     }
     let t_op = t0.elapsed();
     let rss_a = vm_hwm_mib(pid);
+    let cpu2 = cpu_now(Some(pid));
+    let mut cpu1_op = cpu1.clone();
+    cpu1_op.insert("operator".into(), 0.0);
 
     println!("| (a) {total_conns} connections and {n} services to Ready | value |\n|---|---|");
     println!(
@@ -268,6 +330,8 @@ fn main() {
         t_op.as_secs_f64() / t_kubectl.as_secs_f64()
     );
     println!("| operator peak RSS | {rss_a:.0} MiB |");
+    print_cpu("kubectl apply of the children", t_kubectl, &cpu0, &cpu1);
+    print_cpu("the operator's reconcile to Ready", t_op, &cpu1_op, &cpu2);
     print_work(&op);
 
     // (b) revocation reaction for the hub's `hub` connections.

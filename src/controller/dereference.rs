@@ -8,13 +8,35 @@ use std::collections::BTreeSet;
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::Api;
 use kube::core::DeserializeGuard;
-use kube::runtime::reflector::ObjectRef;
+use kube::runtime::reflector::{ObjectRef, Store};
 use kube::{Resource, ResourceExt};
 
 use super::context::{Context, Error};
+use crate::api::Contour;
 use crate::api::{InformationSystem, IntegrationService, ServiceConnection, TechWindow};
-use crate::render::LABEL_CONNECTION;
+use crate::render::credentials;
 use crate::snapshot::{Key, Snapshot, key_of};
+
+/// The well-formed object `key` of a store, cloned.
+fn stored<K>(store: &Store<DeserializeGuard<K>>, key: &Key) -> Option<K>
+where
+    K: Resource<DynamicType = ()> + Clone,
+    DeserializeGuard<K>: Resource<DynamicType = ()>,
+{
+    store
+        .get(&ObjectRef::new(&key.1).within(&key.0))
+        .and_then(|g| g.0.as_ref().ok().cloned())
+}
+
+/// An object's namespace, borrowed (this runs for every object of a store on every event).
+pub(super) fn ns_of<K: Resource>(o: &K) -> &str {
+    o.meta().namespace.as_deref().unwrap_or_default()
+}
+
+/// Whether connection `c` refers to the service `ns/name`, without allocating.
+pub(super) fn refers_to(c: &ServiceConnection, ns: &str, name: &str) -> bool {
+    c.spec.service_ref.name == name && c.spec.service_ref.namespace_or(ns_of(c)) == ns
+}
 
 /// The well-formed objects of a store, by reference: a reconcile clones only what it selects.
 fn valid<K>(guards: &[std::sync::Arc<DeserializeGuard<K>>]) -> Vec<&K> {
@@ -50,7 +72,7 @@ impl Context {
             w.services.insert(key_of(*other));
         }
         for win in windows.iter().filter(|win| {
-            win.namespace().as_deref() == Some(k.0.as_str())
+            win.meta().namespace.as_deref() == Some(k.0.as_str())
                 && (win.spec.targets.services.iter().any(|s| s.name == k.1)
                     || win
                         .spec
@@ -92,35 +114,28 @@ impl Context {
     }
 
     /// Builds the snapshot, reading certificate Secrets from the API.
-    async fn build(
-        &self,
-        w: Wanted,
-        systems: &[&InformationSystem],
-        services: &[&IntegrationService],
-        connections: &[&ServiceConnection],
-        windows: &[&TechWindow],
-    ) -> Result<Snapshot, Error> {
+    async fn build(&self, w: Wanted) -> Result<Snapshot, Error> {
         let mut snap = Snapshot::default();
-        for s in systems.iter().filter(|s| w.systems.contains(&key_of(**s))) {
-            snap.add_system((*s).clone());
+        // Direct lookups by key: a reconcile's cost must not grow with the registry.
+        for k in &w.systems {
+            if let Some(o) = stored(&self.stores.systems, k) {
+                snap.add_system(o);
+            }
         }
-        for s in services
-            .iter()
-            .filter(|s| w.services.contains(&key_of(**s)))
-        {
-            snap.add_service((*s).clone());
+        for k in &w.services {
+            if let Some(o) = stored(&self.stores.services, k) {
+                snap.add_service(o);
+            }
         }
-        for c in connections
-            .iter()
-            .filter(|c| w.connections.contains(&key_of(**c)))
-        {
-            snap.add_connection((*c).clone());
+        for k in &w.connections {
+            if let Some(o) = stored(&self.stores.connections, k) {
+                snap.add_connection(o);
+            }
         }
-        for win in windows
-            .iter()
-            .filter(|win| w.windows.contains(&key_of(**win)))
-        {
-            snap.add_window((*win).clone());
+        for k in &w.windows {
+            if let Some(o) = stored(&self.stores.windows, k) {
+                snap.add_window(o);
+            }
         }
         let missing: Vec<Key> = w
             .systems
@@ -144,16 +159,17 @@ impl Context {
                 snap.add_service(o);
             }
         }
-        // Issued credentials of the connections in the snapshot.
-        for s in self.stores.credentials.state() {
-            let ns = s.namespace().unwrap_or_default();
-            let conn = s
-                .labels()
-                .get(LABEL_CONNECTION)
-                .cloned()
-                .unwrap_or_default();
-            if w.connections.contains(&(ns, conn)) {
-                snap.add_secret((*s).clone());
+        // Issued credentials of the connections in the snapshot, by their names.
+        for (ns, conn) in &w.connections {
+            for c in Contour::ALL {
+                let name = credentials::secret_name(conn, c);
+                if let Some(s) = self
+                    .stores
+                    .credentials
+                    .get(&ObjectRef::new(&name).within(ns))
+                {
+                    snap.add_secret((*s).clone());
+                }
             }
         }
         // Transport certificates: the operator watches every Secret's metadata only, and keeps
@@ -222,8 +238,6 @@ impl Context {
 
     /// The snapshot an InformationSystem's decisions read.
     pub async fn system_snapshot(&self, key: &Key) -> Result<Snapshot, Error> {
-        let systems_g = self.stores.systems.state();
-        let systems = valid(&systems_g);
         let services_g = self.stores.services.state();
         let services = valid(&services_g);
         let connections_g = self.stores.connections.state();
@@ -231,22 +245,20 @@ impl Context {
         let mut w = Wanted::default();
         w.systems.insert(key.clone());
         for s in services.iter().filter(|s| {
-            s.namespace().as_deref() == Some(key.0.as_str()) && s.spec.system_ref.name == key.1
+            s.meta().namespace.as_deref() == Some(key.0.as_str()) && s.spec.system_ref.name == key.1
         }) {
             w.services.insert(key_of(*s));
         }
         for c in connections.iter().filter(|c| {
-            c.namespace().as_deref() == Some(key.0.as_str()) && c.spec.system_ref.name == key.1
+            c.meta().namespace.as_deref() == Some(key.0.as_str()) && c.spec.system_ref.name == key.1
         }) {
             w.connections.insert(key_of(*c));
         }
-        self.build(w, &systems, &services, &connections, &[]).await
+        self.build(w).await
     }
 
     /// The snapshot an IntegrationService's decisions, status and route children read.
     pub async fn service_snapshot(&self, svc: &IntegrationService) -> Result<Snapshot, Error> {
-        let systems_g = self.stores.systems.state();
-        let systems = valid(&systems_g);
         let services_g = self.stores.services.state();
         let services = valid(&services_g);
         let connections_g = self.stores.connections.state();
@@ -256,29 +268,16 @@ impl Context {
         let mut w = Wanted::default();
         self.service_closure(svc, &mut w, &services, &windows);
         let k = key_of(svc);
-        for c in connections.iter().filter(|c| {
-            (
-                c.spec
-                    .service_ref
-                    .namespace_or(&c.namespace().unwrap_or_default())
-                    .to_string(),
-                c.spec.service_ref.name.clone(),
-            ) == k
-        }) {
+        for c in connections.iter().filter(|c| refers_to(c, &k.0, &k.1)) {
             self.add_connection(c, &mut w);
         }
-        self.build(w, &systems, &services, &connections, &windows)
-            .await
+        self.build(w).await
     }
 
     /// The snapshot a ServiceConnection's decisions, status and credentials read.
     pub async fn connection_snapshot(&self, conn: &ServiceConnection) -> Result<Snapshot, Error> {
-        let systems_g = self.stores.systems.state();
-        let systems = valid(&systems_g);
         let services_g = self.stores.services.state();
         let services = valid(&services_g);
-        let connections_g = self.stores.connections.state();
-        let connections = valid(&connections_g);
         let windows_g = self.stores.windows.state();
         let windows = valid(&windows_g);
         let mut w = Wanted::default();
@@ -288,21 +287,18 @@ impl Context {
             conn.spec.service_ref.namespace_or(&own_ns).to_string(),
             conn.spec.service_ref.name.clone(),
         );
-        let svc = match services.iter().find(|s| key_of(**s) == svc_key) {
-            Some(s) => Some((*s).clone()),
+        let svc = match stored(&self.stores.services, &svc_key) {
+            Some(s) => Some(s),
             None => self.fetch::<IntegrationService>(&svc_key).await?,
         };
         if let Some(svc) = &svc {
             self.service_closure(svc, &mut w, &services, &windows);
         }
-        self.build(w, &systems, &services, &connections, &windows)
-            .await
+        self.build(w).await
     }
 
     /// The snapshot a TechWindow's decisions read.
     pub async fn window_snapshot(&self, win: &TechWindow) -> Result<Snapshot, Error> {
-        let systems_g = self.stores.systems.state();
-        let systems = valid(&systems_g);
         let services_g = self.stores.services.state();
         let services = valid(&services_g);
         let connections_g = self.stores.connections.state();
@@ -312,7 +308,7 @@ impl Context {
         let k = key_of(win);
         w.windows.insert(k.clone());
         for s in services.iter().filter(|s| {
-            s.namespace().as_deref() == Some(k.0.as_str())
+            s.meta().namespace.as_deref() == Some(k.0.as_str())
                 && (win
                     .spec
                     .targets
@@ -330,24 +326,14 @@ impl Context {
             w.services.insert(sk.clone());
             w.systems
                 .insert((sk.0.clone(), s.spec.system_ref.name.clone()));
-            for c in connections.iter().filter(|c| {
-                (
-                    c.spec
-                        .service_ref
-                        .namespace_or(&c.namespace().unwrap_or_default())
-                        .to_string(),
-                    c.spec.service_ref.name.clone(),
-                ) == sk
-            }) {
+            for c in connections.iter().filter(|c| refers_to(c, &sk.0, &sk.1)) {
                 w.connections.insert(key_of(*c));
             }
         }
         if let Some(sys) = &win.spec.targets.system {
             w.systems.insert((k.0.clone(), sys.name.clone()));
         }
-        let mut snap = self
-            .build(w, &systems, &services, &connections, &[])
-            .await?;
+        let mut snap = self.build(w).await?;
         snap.add_window((*win).clone());
         Ok(snap)
     }

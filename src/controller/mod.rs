@@ -23,12 +23,13 @@ use kube::core::{DeserializeGuard, PartialObjectMeta};
 use kube::runtime::events::Reporter;
 use kube::runtime::reflector::{self, ObjectRef, Store};
 use kube::runtime::{Controller, WatchStreamExt, watcher};
-use kube::{Client, ResourceExt};
+use kube::{Client, Resource as _, ResourceExt};
 
 use crate::api::{InformationSystem, IntegrationService, ServiceConnection, TechWindow};
 use crate::calendar::Calendar;
 use crate::render::{LABEL_CONNECTION, LABEL_MANAGED_BY, LABEL_NAME, RenderSettings};
 use context::{Context, Stores};
+use dereference::{ns_of, refers_to};
 
 /// How the operator runs.
 #[derive(Clone, Debug)]
@@ -113,24 +114,24 @@ fn window_services(
     w: &TechWindow,
     services: &Store<DeserializeGuard<IntegrationService>>,
 ) -> Vec<(String, String)> {
-    let ns = w.namespace().unwrap_or_default();
+    let ns = ns_of(w);
     valid(services)
         .iter()
         .filter_map(|g| ok(g))
-        .filter(|s| s.namespace().as_deref() == Some(ns.as_str()))
+        .filter(|s| ns_of(*s) == ns)
         .filter(|s| {
             w.spec
                 .targets
                 .services
                 .iter()
-                .any(|t| t.name == s.name_any())
+                .any(|t| s.meta().name.as_deref() == Some(t.name.as_str()))
                 || w.spec
                     .targets
                     .system
                     .as_ref()
                     .is_some_and(|t| t.name == s.spec.system_ref.name)
         })
-        .map(|s| (ns.clone(), s.name_any()))
+        .map(|s| (ns.to_string(), s.name_any()))
         .collect()
 }
 
@@ -364,7 +365,7 @@ async fn lead(
                     .iter()
                     .filter_map(|g| ok(g))
                     .filter(|s| {
-                        s.namespace().as_deref() == Some(ns.as_str())
+                        ns_of(*s) == ns
                             && s.spec
                                 .transport_certificate
                                 .as_ref()
@@ -411,19 +412,14 @@ async fn lead(
             let mut out: Vec<(String, String)> = valid(&s2.services)
                 .iter()
                 .filter_map(|g| ok(g))
-                .filter(|s| {
-                    s.namespace().as_deref() == Some(ns.as_str()) && s.spec.system_ref.name == name
-                })
+                .filter(|s| ns_of(*s) == ns && s.spec.system_ref.name == name)
                 .map(|s| (ns.clone(), s.name_any()))
                 .collect();
             out.extend(
                 valid(&s2.connections)
                     .iter()
                     .filter_map(|g| ok(g))
-                    .filter(|c| {
-                        c.namespace().as_deref() == Some(ns.as_str())
-                            && c.spec.system_ref.name == name
-                    })
+                    .filter(|c| ns_of(*c) == ns && c.spec.system_ref.name == name)
                     .map(service_of),
             );
             out.sort();
@@ -451,8 +447,11 @@ async fn lead(
                 .iter()
                 .filter_map(|g| ok(g))
                 .filter(|c| {
-                    c.namespace().as_deref() == Some(ns.as_str())
-                        && crate::render::name_with_suffix(&c.name_any(), "") == conn
+                    ns_of(*c) == ns
+                        && c.meta().name.as_deref().is_some_and(|n| {
+                            n == conn
+                                || (n.len() > 63 && crate::render::name_with_suffix(n, "") == conn)
+                        })
                 })
                 .map(|c| obj_ref::<IntegrationService>(&service_of(c)))
                 .collect::<Vec<_>>()
@@ -469,7 +468,7 @@ async fn lead(
             valid(&s5.connections)
                 .iter()
                 .filter_map(|g| ok(g))
-                .filter(|c| service_of(c) == k)
+                .filter(|c| refers_to(c, &k.0, &k.1))
                 .map(|c| {
                     obj_ref::<ServiceConnection>(&(c.namespace().unwrap_or_default(), c.name_any()))
                 })
@@ -482,18 +481,15 @@ async fn lead(
             let owned: Vec<(String, String)> = valid(&s6.services)
                 .iter()
                 .filter_map(|g| ok(g))
-                .filter(|s| {
-                    s.namespace().as_deref() == Some(ns.as_str()) && s.spec.system_ref.name == name
-                })
+                .filter(|s| ns_of(*s) == ns && s.spec.system_ref.name == name)
                 .map(|s| (ns.clone(), s.name_any()))
                 .collect();
             valid(&s6.connections)
                 .iter()
                 .filter_map(|g| ok(g))
                 .filter(|c| {
-                    (c.namespace().as_deref() == Some(ns.as_str())
-                        && c.spec.system_ref.name == name)
-                        || owned.contains(&service_of(c))
+                    (ns_of(*c) == ns && c.spec.system_ref.name == name)
+                        || owned.iter().any(|(n, m)| refers_to(c, n, m))
                 })
                 .map(|c| {
                     obj_ref::<ServiceConnection>(&(c.namespace().unwrap_or_default(), c.name_any()))
@@ -506,7 +502,7 @@ async fn lead(
             valid(&s7.connections)
                 .iter()
                 .filter_map(|g| ok(g))
-                .filter(|c| targets.contains(&service_of(c)))
+                .filter(|c| targets.iter().any(|(n, m)| refers_to(c, n, m)))
                 .map(|c| {
                     obj_ref::<ServiceConnection>(&(c.namespace().unwrap_or_default(), c.name_any()))
                 })
