@@ -87,7 +87,7 @@ fn registry(prefix: &str, n: usize, hub: usize) -> Vec<Value> {
 }
 
 /// `kubectl apply --server-side` of `docs` (namespaces first, not timed), as two kubectl processes
-/// in parallel over the two halves: kubectl spends about 25 ms of CPU per object itself, so one
+/// in parallel over the two halves: kubectl spends about 30 ms of CPU per object itself, so one
 /// process would measure kubectl's client more than the API server. Returns the time of the two.
 fn apply_file(docs: &[Value], what: &str) -> Duration {
     let (ns, rest): (Vec<&Value>, Vec<&Value>) =
