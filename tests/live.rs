@@ -254,14 +254,13 @@ fn an_expired_certificate_in_its_secret_suspends_and_renewing_lifts_it() {
     let p = "live-x";
     apply(&example("02-bank-connected", p));
     let (svc_ns, bank_ns) = (format!("{p}-minjust"), format!("{p}-altyn-bank"));
-    eventually("Active", 90, || {
-        let s = status("serviceconnection", &bank_ns, "legal-entity-info")?;
-        if s["phase"] == "Active" {
-            Ok(())
-        } else {
-            Err(format!("phase {}", s["phase"]))
-        }
-    });
+    wait_phase(
+        "serviceconnection",
+        &bank_ns,
+        "legal-entity-info",
+        "Active",
+        90,
+    );
     let secret = |pem: &str| {
         json!({
             "apiVersion": "v1", "kind": "Secret",
@@ -315,14 +314,13 @@ fn removing_the_contract_suspends_with_contract_missing() {
     let p = "live-c";
     apply(&example("02-bank-connected", p));
     let bank_ns = format!("{p}-altyn-bank");
-    eventually("Active", 90, || {
-        let s = status("serviceconnection", &bank_ns, "legal-entity-info")?;
-        if s["phase"] == "Active" {
-            Ok(())
-        } else {
-            Err(format!("phase {}", s["phase"]))
-        }
-    });
+    wait_phase(
+        "serviceconnection",
+        &bank_ns,
+        "legal-entity-info",
+        "Active",
+        90,
+    );
     kubectl_ok(&[
         "patch",
         "informationsystem",
@@ -348,14 +346,13 @@ fn an_active_tech_window_puts_service_and_connection_in_maintenance() {
     let p = "live-w";
     apply(&example("02-bank-connected", p));
     let (svc_ns, bank_ns) = (format!("{p}-minjust"), format!("{p}-altyn-bank"));
-    eventually("Active", 90, || {
-        let s = status("serviceconnection", &bank_ns, "legal-entity-info")?;
-        if s["phase"] == "Active" {
-            Ok(())
-        } else {
-            Err(format!("phase {}", s["phase"]))
-        }
-    });
+    wait_phase(
+        "serviceconnection",
+        &bank_ns,
+        "legal-entity-info",
+        "Active",
+        90,
+    );
     let start = jiff::Timestamp::now() + jiff::SignedDuration::from_secs(3);
     let end = start + jiff::SignedDuration::from_secs(3600);
     let w = json!({

@@ -165,14 +165,13 @@ fn an_api_server_restart_is_survived() {
     let p = "fo-restart";
     apply(&batch(p, 0));
     let bank_ns = format!("{p}-altyn-bank");
-    eventually("Active", 90, || {
-        let s = status("serviceconnection", &bank_ns, "legal-entity-info")?;
-        if s["phase"] == "Active" {
-            Ok(())
-        } else {
-            Err(format!("phase {}", s["phase"]))
-        }
-    });
+    wait_phase(
+        "serviceconnection",
+        &bank_ns,
+        "legal-entity-info",
+        "Active",
+        90,
+    );
     let o = Command::new(format!("{ROOT}/tools/cluster-restart.sh"))
         .arg("kube-apiserver")
         .env("SHEP_RESTART_PAUSE", "8")

@@ -390,6 +390,18 @@ pub fn status(kind: &str, ns: &str, name: &str) -> Result<Value, String> {
     Ok(s)
 }
 
+/// Waits until the object's observed status has `phase`.
+pub fn wait_phase(kind: &str, ns: &str, name: &str, phase: &str, secs: u64) {
+    eventually(phase, secs, || {
+        let s = status(kind, ns, name)?;
+        if s["phase"] == phase {
+            Ok(())
+        } else {
+            Err(format!("phase {}", s["phase"]))
+        }
+    });
+}
+
 pub fn cond(s: &Value, t: &str) -> (String, String) {
     let c = s["conditions"]
         .as_array()
