@@ -53,6 +53,8 @@ bench:
 	$(CARGO) bench --locked --bench engine
 	PATH="$$PATH:/usr/sbin" tools/bench-tools.sh
 	PATH="$$PATH:/usr/sbin" $(CARGO) bench --locked --bench route
+	# A fresh control plane: objects left by tests or the demo would be reconciled too.
+	tools/cluster-down.sh
 	$(CARGO) bench --locked --bench operator; rc=$$?; tools/cluster-down.sh; exit $$rc
 
 ## make cluster-up / cluster-down: the local control plane (binaries built once into ~/.cache/shep-operator).
