@@ -1,7 +1,7 @@
 //! The dereference phase: for one object, a [`Snapshot`] of exactly the objects its decisions read,
 //! from the reflector stores, plus the transport-certificate Secrets (cached by resourceVersion,
-//! read from the API when it changes). The decide,
-//! status and render phases then run on it unchanged from `shep render`.
+//! read from the API when it changes). The decide, status and render phases then run on it
+//! unchanged from `shep render`.
 
 use std::collections::BTreeSet;
 
@@ -113,7 +113,8 @@ impl Context {
         }
     }
 
-    /// Builds the snapshot, reading certificate Secrets from the API.
+    /// Builds the snapshot of the wanted objects: from the stores by key, from the API what the
+    /// stores lack, and the systems' certificate Secrets through [`Self::certificate`].
     async fn build(&self, w: Wanted) -> Result<Snapshot, Error> {
         let mut snap = Snapshot::default();
         // Direct lookups by key: a reconcile's cost must not grow with the registry.
@@ -288,8 +289,8 @@ impl Context {
             conn.spec.service_ref.name.clone(),
         );
         let svc = match stored(&self.stores.services, &svc_key) {
-            Some(s) => Some(s),
             None => self.fetch::<IntegrationService>(&svc_key).await?,
+            found => found,
         };
         if let Some(svc) = &svc {
             self.service_closure(svc, &mut w, &services, &windows);

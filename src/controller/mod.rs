@@ -371,7 +371,7 @@ async fn lead(
                                 .as_ref()
                                 .is_some_and(|t| t.secret_ref.name == name)
                     })
-                    .map(|s| ObjectRef::from_obj(&DeserializeGuard(Ok(s.clone()))))
+                    .map(|s| obj_ref::<InformationSystem>(&(ns.clone(), s.name_any())))
                     .collect::<Vec<_>>()
             },
         )

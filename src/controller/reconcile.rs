@@ -114,9 +114,7 @@ fn warning(e: &JournalEntry) -> bool {
         || e.message.starts_with("Ready=False")
 }
 
-/// Publishes journal entries as Events and structured log lines: the chain survives outside the
-/// object (DESIGN §2).
-/// Publishes new journal entries: each one a structured log line now, in order, and an Event
+/// Publishes new journal entries, so that the chain survives outside the object (DESIGN §2): each one a structured log line now, in order, and an Event
 /// published in the background (in order, per object), so that a reconcile does not wait for one API
 /// request per entry. At most [`Context::events`] objects' Events are in flight; beyond that the
 /// reconcile waits (backpressure). The journal in status is the record; a lost Event is reported.
